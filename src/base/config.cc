@@ -1,0 +1,210 @@
+#include "base/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <set>
+
+namespace sluice {
+namespace {
+
+std::string trim(const std::string& text) {
+  std::size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  std::size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t at = text.find(separator, start);
+    std::string part = trim(text.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (!part.empty()) parts.push_back(part);
+    if (at == std::string::npos) break;
+    start = at + 1;
+  }
+  return parts;
+}
+
+template <class T>
+bool parse_integer(const std::string& text, T min, T max, T& out) {
+  long long value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return false;
+  if (value < static_cast<long long>(min) || value > static_cast<long long>(max)) return false;
+  out = static_cast<T>(value);
+  return true;
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  if (text == "true") out = true;
+  else if (text == "false") out = false;
+  else return false;
+  return true;
+}
+
+bool parse_cpus(const std::string& text, std::vector<int>& out) {
+  out.clear();
+  for (const auto& part : split(text, ',')) {
+    std::size_t dash = part.find('-');
+    int first, last;
+    if (dash == std::string::npos) {
+      if (!parse_integer(part, 0, 4095, first)) return false;
+      last = first;
+    } else if (!parse_integer(part.substr(0, dash), 0, 4095, first) ||
+               !parse_integer(part.substr(dash + 1), 0, 4095, last) || last < first) {
+      return false;
+    }
+    for (int cpu = first; cpu <= last; ++cpu) out.push_back(cpu);
+  }
+  return true;
+}
+
+using Setter = std::function<bool(const std::string&, Config&)>;
+
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> table = {
+      {"listeners", [](const std::string& v, Config& c) {
+         c.listeners.clear();
+         for (const auto& part : split(v, ',')) {
+           auto listener = parse_listener(part);
+           if (!listener.is_ok()) return false;
+           c.listeners.push_back(listener.value());
+         }
+         return !c.listeners.empty();
+       }},
+      {"advertised.listeners", [](const std::string& v, Config& c) {
+         c.advertised_listeners.clear();
+         for (const auto& part : split(v, ',')) {
+           auto listener = parse_listener(part);
+           if (!listener.is_ok() || listener.value().host.empty()) return false;
+           c.advertised_listeners.push_back(listener.value());
+         }
+         return true;
+       }},
+      {"log.dirs", [](const std::string& v, Config& c) {
+         c.log_dirs = split(v, ',');
+         return c.log_dirs.size() == 1;  // several log dirs (JBOD) are not served yet
+       }},
+      {"log.dir", [](const std::string& v, Config& c) {
+         c.log_dirs = {trim(v)};
+         return !c.log_dirs[0].empty();
+       }},
+      {"node.id", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.node_id); }},
+      {"broker.id", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.node_id); }},
+      {"num.partitions", [](const std::string& v, Config& c) { return parse_integer(v, 1, 100000, c.partitions_default); }},
+      {"default.replication.factor", [](const std::string& v, Config& c) { return parse_integer<std::int16_t>(v, 1, 1, c.replication_factor_default); }},
+      {"auto.create.topics.enable", [](const std::string& v, Config& c) { return parse_bool(v, c.topic_auto_create); }},
+      {"delete.topic.enable", [](const std::string& v, Config& c) { return parse_bool(v, c.topic_delete_enable); }},
+      {"log.segment.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint64_t>(v, 14, INT32_MAX, c.segment_bytes); }},
+      {"log.roll.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX / 2, c.segment_ms); }},
+      {"log.roll.hours", [](const std::string& v, Config& c) {
+         std::int64_t hours;
+         if (!parse_integer<std::int64_t>(v, 1, 1000000, hours)) return false;
+         c.segment_ms = hours * 3600 * 1000;
+         return true;
+       }},
+      {"message.max.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 0, INT32_MAX, c.message_bytes_max); }},
+      {"socket.request.max.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 1024, INT32_MAX, c.request_bytes_max); }},
+      {"log.index.interval.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 0, INT32_MAX, c.index_interval_bytes); }},
+      {"log.index.size.max.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 4096, INT32_MAX, c.index_bytes_max); }},
+      {"log.message.timestamp.type", [](const std::string& v, Config& c) {
+         if (v != "CreateTime" && v != "LogAppendTime") return false;
+         c.log_append_time = v == "LogAppendTime";
+         return true;
+       }},
+      {"num.network.threads", [](const std::string& v, Config& c) { return parse_integer(v, 1, 64, c.network_threads); }},
+      {"num.io.threads", [](const std::string& v, Config& c) { return parse_integer(v, 1, 256, c.io_threads); }},
+      {"network.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.network_cpus); }},
+      {"io.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.io_cpus); }},
+      {"max.connections", [](const std::string& v, Config& c) { return parse_integer(v, 1, 1000000, c.connections_max); }},
+      {"queued.max.requests", [](const std::string& v, Config& c) { return parse_integer(v, 1, 100000, c.connection_requests_inflight_max); }},
+      {"queued.max.request.bytes", [](const std::string& v, Config& c) {
+         std::int64_t bytes;
+         if (!parse_integer<std::int64_t>(v, -1, INT64_MAX, bytes)) return false;
+         c.inflight_bytes_max = bytes <= 0 ? (512ull << 20) : static_cast<std::uint64_t>(bytes);
+         return true;
+       }},
+      {"fetch.purgatory.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.fetch_parked_max); }},
+      {"log.level", [](const std::string& v, Config& c) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
+         c.log_level = v;
+         return true;
+       }},
+  };
+  return table;
+}
+
+}  // namespace
+
+Result<Listener> parse_listener(const std::string& text) {
+  std::string value = trim(text);
+  Listener listener;
+  std::size_t scheme = value.find("://");
+  if (scheme != std::string::npos) {
+    listener.name = value.substr(0, scheme);
+    value = value.substr(scheme + 3);
+  }
+  std::size_t colon = value.rfind(':');
+  if (colon == std::string::npos) return Status::error("listener needs host:port");
+  listener.host = value.substr(0, colon);
+  if (listener.host.size() >= 2 && listener.host.front() == '[' && listener.host.back() == ']')
+    listener.host = listener.host.substr(1, listener.host.size() - 2);
+  if (!parse_integer<std::uint16_t>(value.substr(colon + 1), 0, 65535, listener.port))
+    return Status::error("bad port");
+  if (listener.name != "PLAINTEXT") return Status::error("only PLAINTEXT listeners are served");
+  return listener;
+}
+
+Result<std::map<std::string, std::string>> read_properties_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::from_errno(errno == 0 ? ENOENT : errno, "open " + path);
+  std::map<std::string, std::string> properties;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == '!') continue;
+    std::size_t separator = text.find_first_of("=:");
+    if (separator == std::string::npos) {
+      properties[text] = "";
+      continue;
+    }
+    properties[trim(text.substr(0, separator))] = trim(text.substr(separator + 1));
+  }
+  return properties;
+}
+
+Status apply_properties(const std::map<std::string, std::string>& properties, Config& config,
+                        std::vector<std::string>& unknown_keys) {
+  const auto& table = setters();
+  // node.id wins over broker.id when both are given, as in Kafka's KRaft mode.
+  for (const auto& [key, value] : properties) {
+    auto setter = table.find(key);
+    if (setter == table.end()) {
+      unknown_keys.push_back(key);
+      continue;
+    }
+    if (key == "broker.id" && properties.count("node.id")) continue;
+    if (!setter->second(value, config))
+      return Status::error("bad value for " + key + ": '" + value + "'");
+  }
+  return Status::ok();
+}
+
+std::map<std::string, std::string> Config::topic_defaults() const {
+  return {
+      {"cleanup.policy", "delete"},
+      {"segment.bytes", std::to_string(segment_bytes)},
+      {"segment.ms", std::to_string(segment_ms)},
+      {"max.message.bytes", std::to_string(message_bytes_max)},
+      {"message.timestamp.type", log_append_time ? "LogAppendTime" : "CreateTime"},
+      {"index.interval.bytes", std::to_string(index_interval_bytes)},
+      {"retention.ms", "604800000"},
+      {"retention.bytes", "-1"},
+  };
+}
+
+}  // namespace sluice

@@ -1,0 +1,62 @@
+// Broker configuration: Kafka's property names where Kafka has the knob, Sluice's own for the
+// rest. Parsed once at start-up from a properties file plus --override key=value pairs; Kafka's
+// names are mapped to our field names here and nowhere else.
+// A bad value is an error naming the key and the value; an unknown key is a warning.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sluice {
+
+struct Listener {
+  std::string name = "PLAINTEXT";
+  std::string host;  // empty: every interface
+  std::uint16_t port = 9092;
+};
+
+struct Config {
+  std::vector<Listener> listeners{Listener{"PLAINTEXT", "", 9092}};
+  std::vector<Listener> advertised_listeners;  // empty: derived from listeners
+  std::vector<std::string> log_dirs{"/tmp/kafka-logs"};
+  std::int32_t node_id = 1;
+  std::int32_t partitions_default = 1;                     // num.partitions
+  std::int16_t replication_factor_default = 1;             // default.replication.factor
+  bool topic_auto_create = true;                           // auto.create.topics.enable
+  bool topic_delete_enable = true;                         // delete.topic.enable
+  std::uint64_t segment_bytes = 1ull << 30;                // log.segment.bytes
+  std::int64_t segment_ms = 168ll * 3600 * 1000;           // log.roll.ms / log.roll.hours
+  std::uint32_t message_bytes_max = 1048588;               // message.max.bytes
+  std::uint32_t request_bytes_max = 104857600;             // socket.request.max.bytes
+  std::uint32_t index_interval_bytes = 4096;               // log.index.interval.bytes
+  std::uint32_t index_bytes_max = 10 * 1024 * 1024;        // log.index.size.max.bytes
+  bool log_append_time = false;                            // log.message.timestamp.type
+  std::int32_t network_threads = 2;                        // num.network.threads
+  std::int32_t io_threads = 2;                             // num.io.threads
+  std::vector<int> network_cpus;                           // network.cpus (ours)
+  std::vector<int> io_cpus;                                // io.cpus (ours)
+  std::int32_t connections_max = 10000;                    // max.connections
+  std::int32_t connection_requests_inflight_max = 100;     // queued.max.requests (per connection)
+  std::uint64_t inflight_bytes_max = 512ull << 20;         // queued.max.request.bytes (global)
+  std::int32_t fetch_parked_max = 10000;                   // fetch.purgatory.max (ours)
+  std::string log_level = "info";                          // log.level (ours)
+
+  // Topic configs Kafka defines, stored per topic (later issues act on more of them).
+  std::map<std::string, std::string> topic_defaults() const;
+};
+
+// Reads a Java-style properties file (key=value or key: value, # and ! comments).
+Result<std::map<std::string, std::string>> read_properties_file(const std::string& path);
+
+// Applies properties in order; returns an error naming the first bad key and value. Unknown keys
+// are appended to `unknown_keys` (to be warned about).
+Status apply_properties(const std::map<std::string, std::string>& properties, Config& config,
+                        std::vector<std::string>& unknown_keys);
+
+Result<Listener> parse_listener(const std::string& text);
+
+}  // namespace sluice

@@ -1,0 +1,194 @@
+#include "broker/broker.h"
+
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "broker/respond.h"
+
+namespace sluice::broker {
+
+Broker::Broker(const Config& config) : config_(config), log_dir_(config.log_dirs.at(0)) {}
+
+Broker::~Broker() {
+  if (started_) stop();
+}
+
+Status Broker::start() {
+  std::error_code error;
+  std::filesystem::create_directories(log_dir_, error);
+  if (error) return Status::from_errno(error.value(), "create log dir " + log_dir_.string());
+  auto meta = storage::load_or_create_meta_properties(log_dir_, config_.node_id);
+  if (!meta.is_ok()) return meta.status();
+  meta_ = meta.value();
+  bool clean = storage::clean_shutdown_marker_exists(log_dir_);
+  auto recovery_points = storage::read_offset_checkpoint(log_dir_ / storage::recovery_point_checkpoint_file);
+  if (!recovery_points.is_ok()) return recovery_points.status();
+  LOG_INFO("log_dir_open", "dir=%s cluster_id=%s node_id=%d clean_shutdown=%s", log_dir_.c_str(),
+           meta_.cluster_id.c_str(), config_.node_id, clean ? "true" : "false");
+  registry_ = std::make_unique<TopicRegistry>(config_, log_dir_, config_.io_threads);
+  Status loaded = registry_->load(clean, recovery_points.value());
+  if (!loaded.is_ok()) return loaded;
+  // From here until a clean stop, the directory is "in use": a crash must trigger recovery.
+  Status removed = storage::remove_clean_shutdown_marker(log_dir_);
+  if (!removed.is_ok()) return removed;
+  // Producer ids must not repeat across restarts; wall-clock microseconds grow faster than any
+  // broker hands out ids.
+  next_producer_id_.store(wall_ms() * 1000);
+
+  for (int i = 0; i < config_.io_threads; ++i) {
+    int cpu = config_.io_cpus.empty() ? -1 : config_.io_cpus[static_cast<std::size_t>(i) % config_.io_cpus.size()];
+    io_threads_.push_back(std::make_unique<IoThread>(i, cpu));
+    Status status = io_threads_.back()->start();
+    if (!status.is_ok()) return status;
+  }
+  for (int i = 0; i < config_.network_threads; ++i) {
+    net::NetworkThreadConfig thread_config;
+    thread_config.listener = config_.listeners.at(0);
+    if (i > 0) thread_config.listener.port = network_threads_[0]->bound_port();  // port 0: share the chosen one
+    thread_config.cpu = config_.network_cpus.empty()
+                            ? -1
+                            : config_.network_cpus[static_cast<std::size_t>(i) % config_.network_cpus.size()];
+    thread_config.limits.request_bytes_max = config_.request_bytes_max;
+    thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
+    thread_config.connections_max = static_cast<std::uint32_t>(config_.connections_max / config_.network_threads + 1);
+    network_states_.push_back(std::make_unique<NetworkState>());
+    network_threads_.push_back(std::make_unique<net::NetworkThread>(i, thread_config, *this));
+    Status status = network_threads_.back()->start();
+    if (!status.is_ok()) return status;
+  }
+  started_ = true;
+  auto [host, port] = advertised_endpoint();
+  LOG_INFO("ready", "listener=%s:%u advertised=%s:%d network_threads=%d io_threads=%d",
+           config_.listeners[0].host.c_str(), bound_port(), host.c_str(), port, config_.network_threads,
+           config_.io_threads);
+  return Status::ok();
+}
+
+std::uint16_t Broker::bound_port() const {
+  return network_threads_.empty() ? 0 : network_threads_[0]->bound_port();
+}
+
+std::pair<std::string, std::int32_t> Broker::advertised_endpoint() const {
+  if (!config_.advertised_listeners.empty()) {
+    const auto& advertised = config_.advertised_listeners[0];
+    return {advertised.host, advertised.port == 0 ? bound_port() : advertised.port};
+  }
+  std::string host = config_.listeners[0].host;
+  if (host.empty() || host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    host = name;
+  }
+  return {host, bound_port()};
+}
+
+void Broker::stop() {
+  if (!started_) return;
+  started_ = false;
+  for (auto& thread : network_threads_) thread->stop_and_join();
+  // Each log is closed by its owner thread, so no append can race the close.
+  auto topics = registry_->snapshot();
+  bool all_closed = true;
+  for (auto& io_thread : io_threads_) {
+    std::atomic<bool> done{false};
+    std::atomic<bool> ok{true};
+    io_thread->loop().post([&, index = io_thread->index()] {
+      for (const auto& [name, topic] : topics->by_name) {
+        for (const auto& partition : topic->partitions) {
+          if (partition->io_thread != index) continue;
+          Status closed = partition->log->close(true);
+          if (!closed.is_ok()) {
+            LOG_ERROR("log_close_failed", "topic=%s partition=%d error=\"%s\"", name.c_str(), partition->index,
+                      closed.to_string().c_str());
+            ok.store(false);
+          }
+        }
+      }
+      done.store(true);
+    });
+    while (!done.load()) usleep(1000);
+    if (!ok.load()) all_closed = false;
+    io_thread->stop_and_join();
+  }
+  Status written = write_checkpoints();
+  if (written.is_ok() && all_closed) {
+    Status marked = storage::create_clean_shutdown_marker(log_dir_);
+    if (!marked.is_ok()) LOG_ERROR("clean_shutdown_marker", "error=\"%s\"", marked.to_string().c_str());
+  } else if (!written.is_ok()) {
+    LOG_ERROR("checkpoint_failed", "error=\"%s\"", written.to_string().c_str());
+  }
+  LOG_INFO("stopped", "clean=%s", written.is_ok() && all_closed ? "true" : "false");
+}
+
+Status Broker::write_checkpoints() {
+  storage::OffsetCheckpoint recovery, replication, log_start;
+  auto topics = registry_->snapshot();
+  for (const auto& [name, topic] : topics->by_name) {
+    for (const auto& partition : topic->partitions) {
+      storage::TopicPartition key{name, partition->index};
+      recovery[key] = partition->log->recovery_point();
+      replication[key] = partition->log->high_watermark();
+      log_start[key] = partition->log->log_start_offset();
+    }
+  }
+  Status status = storage::write_offset_checkpoint(log_dir_ / storage::recovery_point_checkpoint_file, recovery);
+  if (!status.is_ok()) return status;
+  status = storage::write_offset_checkpoint(log_dir_ / storage::replication_offset_checkpoint_file, replication);
+  if (!status.is_ok()) return status;
+  status = storage::write_offset_checkpoint(log_dir_ / storage::log_start_offset_checkpoint_file, log_start);
+  if (!status.is_ok()) return status;
+  if (!std::filesystem::exists(log_dir_ / storage::cleaner_offset_checkpoint_file))
+    status = storage::write_offset_checkpoint(log_dir_ / storage::cleaner_offset_checkpoint_file, {});
+  return status;
+}
+
+void Broker::reserve(RequestContext& request) {
+  SLUICE_ASSERT(!request.has_slot);
+  request.slot = request.connection->reserve_response();
+  request.has_slot = true;
+}
+
+void Broker::on_request(const std::shared_ptr<net::Connection>& connection, std::vector<std::byte> frame) {
+  auto request = std::make_shared<RequestContext>();
+  request->connection = connection;
+  request->frame = std::move(frame);
+  request->received_ms = monotonic_ms();
+  protocol::Reader reader(request->frame.data(), request->frame.size());
+  if (!protocol::decode_request_header_prefix(reader, request->header)) return connection->close("short header");
+  const auto& header = request->header;
+  request->api = protocol::find_api(header.api_key);
+  if (request->api == nullptr) {
+    LOG_WARN("unsupported_api", "api_key=%d version=%d", header.api_key, header.api_version);
+    return connection->close("unsupported api key");
+  }
+  if (header.api_version < request->api->version_min || header.api_version > request->api->version_max) {
+    // ApiVersions answers any version (with UNSUPPORTED_VERSION and our ranges); every other API
+    // closes the connection, as Kafka does.
+    if (request->api->api_key == protocol::ApiKey::api_versions) return handle_api_versions_unsupported(request);
+    LOG_WARN("unsupported_version", "api_key=%d version=%d", header.api_key, header.api_version);
+    return connection->close("unsupported api version");
+  }
+  if (!protocol::decode_request_header_rest(reader, request->header,
+                                            protocol::request_header_flexible(*request->api, header.api_version)))
+    return connection->close("bad request header");
+  request->body_offset = reader.position();
+  using protocol::ApiKey;
+  switch (request->api->api_key) {
+    case ApiKey::api_versions: return handle_api_versions(request);
+    case ApiKey::metadata: return handle_metadata(request);
+    case ApiKey::produce: return handle_produce(request);
+    case ApiKey::fetch: return handle_fetch(request);
+    case ApiKey::list_offsets: return handle_list_offsets(request);
+    case ApiKey::offset_for_leader_epoch: return handle_offset_for_leader_epoch(request);
+    case ApiKey::create_topics: return handle_create_topics(request);
+    case ApiKey::describe_cluster: return handle_describe_cluster(request);
+    case ApiKey::find_coordinator: return handle_find_coordinator(request);
+    case ApiKey::init_producer_id: return handle_init_producer_id(request);
+    default: break;
+  }
+  LOG_WARN("unsupported_api", "api_key=%d version=%d", header.api_key, header.api_version);
+  connection->close("api not served");
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,106 @@
+// The broker: owns the topic registry, the I/O threads and the network threads, and routes each
+// request by API key to its handler (one handler file per API key: <api>_handler.cc).
+//
+// Threads: start()/stop() from the main thread. on_request() and every handler run on the network
+// thread that owns the connection; appends run on the partition's I/O thread and their results
+// travel back to the network thread as posted tasks. Responses go out in request order
+// (net::Connection keeps that order).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "base/config.h"
+#include "broker/io_thread.h"
+#include "broker/topic_registry.h"
+#include "net/connection.h"
+#include "net/network_thread.h"
+#include "protocol/api_keys.h"
+#include "protocol/codec.h"
+#include "protocol/header.h"
+#include "storage/log_dir.h"
+
+namespace sluice::broker {
+
+// One request on its way through the broker. Owns the frame, so records decoded from it stay valid
+// while an I/O thread appends them.
+struct RequestContext {
+  std::shared_ptr<net::Connection> connection;
+  protocol::RequestHeader header;
+  const protocol::ApiSupport* api = nullptr;
+  std::vector<std::byte> frame;
+  std::size_t body_offset = 0;  // where the body starts in frame
+  std::uint64_t slot = 0;
+  bool has_slot = false;
+  std::int64_t received_ms = 0;
+};
+using RequestPtr = std::shared_ptr<RequestContext>;
+
+struct ParkedFetch;
+
+class Broker : public net::RequestHandler {
+ public:
+  explicit Broker(const Config& config);
+  ~Broker() override;
+
+  // Opens the log directory (meta.properties, checkpoints, every partition, recovery after an
+  // unclean stop), then starts the I/O and network threads.
+  Status start();
+  // Stops taking requests, closes every log cleanly, writes the checkpoints and the clean
+  // shutdown marker.
+  void stop();
+  std::uint16_t bound_port() const;
+  const std::string& cluster_id() const { return meta_.cluster_id; }
+
+  void on_request(const std::shared_ptr<net::Connection>& connection, std::vector<std::byte> frame) override;
+
+ private:
+  // Decodes the body of `request` as Message; closes the connection when it does not parse.
+  template <class Message>
+  bool decode_body(RequestContext& request, Message& message);
+  // Encodes and sends a response in the request's slot.
+  template <class Response>
+  void respond(RequestContext& request, const Response& response);
+  void reserve(RequestContext& request);
+
+  void handle_api_versions(const RequestPtr& request);
+  void handle_api_versions_unsupported(const RequestPtr& request);
+  void handle_metadata(const RequestPtr& request);
+  void handle_produce(const RequestPtr& request);
+  void handle_fetch(const RequestPtr& request);
+  void handle_list_offsets(const RequestPtr& request);
+  void handle_offset_for_leader_epoch(const RequestPtr& request);
+  void handle_create_topics(const RequestPtr& request);
+  void handle_describe_cluster(const RequestPtr& request);
+  void handle_find_coordinator(const RequestPtr& request);
+  void handle_init_producer_id(const RequestPtr& request);
+
+  // Fetch purgatory (fetch_handler.cc), per network thread.
+  bool try_complete_fetch(ParkedFetch& fetch, bool deadline_passed);
+  void park_fetch(std::shared_ptr<ParkedFetch> fetch);
+  void wake_fetches(int network_thread);
+  void notify_fetch_waiters(Partition& partition);
+
+  // The host and port this broker advertises in Metadata and FindCoordinator.
+  std::pair<std::string, std::int32_t> advertised_endpoint() const;
+  Status write_checkpoints();
+
+  Config config_;
+  std::filesystem::path log_dir_;
+  storage::MetaProperties meta_;
+  std::unique_ptr<TopicRegistry> registry_;
+  std::vector<std::unique_ptr<IoThread>> io_threads_;
+  std::vector<std::unique_ptr<net::NetworkThread>> network_threads_;
+  struct NetworkState {
+    std::list<std::shared_ptr<ParkedFetch>> parked;
+    bool wake_posted = false;
+  };
+  std::vector<std::unique_ptr<NetworkState>> network_states_;
+  std::atomic<std::int64_t> next_producer_id_{0};
+  bool started_ = false;
+};
+
+}  // namespace sluice::broker

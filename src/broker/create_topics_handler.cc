@@ -1,0 +1,74 @@
+// CreateTopics: partitions on this broker (replication factor 1), per-topic configs checked and
+// stored.
+#include "broker/respond.h"
+#include "protocol/create_topics.h"
+
+namespace sluice::broker {
+namespace {
+constexpr std::int8_t config_source_topic = 1;
+constexpr std::int8_t config_source_default = 5;
+}  // namespace
+
+void Broker::handle_create_topics(const RequestPtr& request) {
+  protocol::CreateTopicsRequest body;
+  if (!decode_body(*request, body)) return;
+  reserve(*request);
+  protocol::CreateTopicsResponse response;
+  for (const auto& wanted : body.topics) {
+    auto& out = response.topics.emplace_back();
+    out.name = wanted.name;
+    auto fail = [&](ErrorCode error, std::string message) {
+      out.error_code = static_cast<std::int16_t>(error);
+      out.error_message = std::move(message);
+    };
+    std::int32_t partitions = wanted.num_partitions;
+    if (!wanted.assignments.empty()) {
+      if (wanted.num_partitions != -1 || wanted.replication_factor != -1) {
+        fail(ErrorCode::invalid_request, "give either assignments or partitions and replication factor");
+        continue;
+      }
+      bool valid = true;
+      for (std::size_t i = 0; i < wanted.assignments.size(); ++i) {
+        const auto& assignment = wanted.assignments[i];
+        valid = valid && assignment.partition_index == static_cast<std::int32_t>(i) &&
+                assignment.broker_ids.size() == 1 && assignment.broker_ids[0] == config_.node_id;
+      }
+      if (!valid) {
+        fail(ErrorCode::invalid_replica_assignment, "replicas must be this broker, partitions 0..n-1");
+        continue;
+      }
+      partitions = static_cast<std::int32_t>(wanted.assignments.size());
+    }
+    if (partitions == -1) partitions = config_.partitions_default;
+    std::int16_t replication = wanted.replication_factor == -1 ? config_.replication_factor_default
+                                                                 : wanted.replication_factor;
+    if (replication != 1) {
+      fail(ErrorCode::invalid_replication_factor, "replication factor must be 1 on a single broker");
+      continue;
+    }
+    std::map<std::string, std::string> configs;
+    for (const auto& config : wanted.configs)
+      if (config.value.has_value()) configs[config.name] = *config.value;
+    auto created = registry_->create(wanted.name, partitions, configs, body.validate_only);
+    if (created.error != ErrorCode::none) {
+      fail(created.error, created.message);
+      continue;
+    }
+    out.num_partitions = partitions;
+    out.replication_factor = replication;
+    if (created.topic) out.topic_id = created.topic->id;
+    Topic shape;
+    shape.configs = configs;
+    auto& listed = out.configs.emplace();
+    for (const auto& [key, value] : registry_->effective_configs(shape)) {
+      protocol::CreateTopicsResponse::Config entry;
+      entry.name = key;
+      entry.value = value;
+      entry.config_source = configs.count(key) ? config_source_topic : config_source_default;
+      listed.push_back(std::move(entry));
+    }
+  }
+  respond(*request, response);
+}
+
+}  // namespace sluice::broker

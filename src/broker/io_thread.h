@@ -1,0 +1,29 @@
+// An I/O thread: owns a set of partitions (appends to their logs) and runs their work, posted to
+// it as tasks by network threads. Single writer per partition means appends take no lock.
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "io/event_loop.h"
+
+namespace sluice::broker {
+
+class IoThread {
+ public:
+  explicit IoThread(int index, int cpu) : index_(index), cpu_(cpu) {}
+  ~IoThread() { stop_and_join(); }
+
+  Status start();
+  void stop_and_join();
+  io::EventLoop& loop() { return loop_; }
+  int index() const { return index_; }
+
+ private:
+  int index_;
+  int cpu_;
+  io::EventLoop loop_;
+  std::thread thread_;
+};
+
+}  // namespace sluice::broker

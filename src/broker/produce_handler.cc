@@ -1,0 +1,152 @@
+// Produce: validate each partition's batch on the network thread (CRC, sizes, counts; never
+// decompressing), hand the appends to the partitions' I/O threads, answer when all are done.
+#include <map>
+
+#include "base/clock.h"
+#include "broker/respond.h"
+#include "protocol/produce.h"
+#include "protocol/record_batch.h"
+
+namespace sluice::broker {
+namespace {
+
+struct AppendItem {
+  std::shared_ptr<Partition> partition;
+  std::span<std::byte> batch;
+  protocol::ProduceResponse::Partition* out;
+};
+
+struct ProduceJob {
+  RequestPtr request;
+  protocol::ProduceRequest body;
+  protocol::ProduceResponse response;
+  int io_threads_pending = 0;
+  bool any_error = false;
+};
+
+void set_error(protocol::ProduceResponse::Partition& out, ErrorCode error, std::string message = {}) {
+  out.error_code = static_cast<std::int16_t>(error);
+  out.base_offset = -1;
+  if (!message.empty()) out.error_message = std::move(message);
+}
+
+// Runs on the partition's I/O thread.
+void append_one(AppendItem& item) {
+  Partition& partition = *item.partition;
+  std::int64_t now = wall_ms();
+  if (partition.settings.log_append_time) {
+    set_log_append_time(item.batch.data(), item.batch.size(), now);
+    item.out->log_append_time_ms = now;
+  }
+  auto appended = partition.log->append(item.batch, partition.leader_epoch, now);
+  if (!appended.is_ok()) {
+    LOG_ERROR("append_failed", "topic=%s partition=%d error=\"%s\"", partition.topic.c_str(), partition.index,
+              appended.status().to_string().c_str());
+    set_error(*item.out, ErrorCode::kafka_storage_error);
+    return;
+  }
+  // One node: what is appended is committed (the durability issue moves this to the flush point).
+  partition.log->set_high_watermark(appended.value().last_offset + 1);
+  item.out->base_offset = appended.value().base_offset;
+  item.out->log_start_offset = appended.value().log_start_offset;
+}
+
+}  // namespace
+
+void Broker::handle_produce(const RequestPtr& request) {
+  auto job = std::make_shared<ProduceJob>();
+  job->request = request;
+  if (!decode_body(*request, job->body)) return;
+  const std::int16_t version = request->header.api_version;
+  const std::int16_t acks = job->body.acks;
+  if (acks != 0) reserve(*request);
+  // Validate every partition and build the response skeleton; pointers into it stay valid
+  // because nothing is added to it afterwards.
+  auto& response = job->response;
+  response.topics.reserve(job->body.topics.size());
+  std::map<int, std::vector<AppendItem>> by_thread;
+  for (auto& topic_data : job->body.topics) {
+    auto& topic_out = response.topics.emplace_back();
+    topic_out.name = topic_data.name;
+    topic_out.partitions.resize(topic_data.partitions.size());
+    auto topic = registry_->find(topic_data.name);
+    for (std::size_t i = 0; i < topic_data.partitions.size(); ++i) {
+      auto& data = topic_data.partitions[i];
+      auto& out = topic_out.partitions[i];
+      out.index = data.index;
+      if (version < protocol::ProduceRequest::version_served_min) {
+        set_error(out, ErrorCode::unsupported_version);
+        continue;
+      }
+      if (acks != 0 && acks != 1 && acks != -1) {
+        set_error(out, ErrorCode::invalid_required_acks);
+        continue;
+      }
+      if (job->body.transactional_id.has_value()) {
+        set_error(out, ErrorCode::transactional_id_authorization_failed, "transactions are not supported yet");
+        continue;
+      }
+      if (!topic || data.index < 0 || static_cast<std::size_t>(data.index) >= topic->partitions.size()) {
+        set_error(out, ErrorCode::unknown_topic_or_partition);
+        continue;
+      }
+      auto& partition = topic->partitions[static_cast<std::size_t>(data.index)];
+      if (data.records.is_null) {
+        set_error(out, ErrorCode::invalid_record, "null records");
+        continue;
+      }
+      BatchesInfo info;
+      ErrorCode error = validate_record_batches(
+          data.records.bytes, BatchLimits{partition->settings.message_bytes_max}, &info);
+      if (error != ErrorCode::none) {
+        set_error(out, error);
+        continue;
+      }
+      if (info.compression == static_cast<int>(Compression::zstd) && version < 7) {
+        set_error(out, ErrorCode::unsupported_compression_type);
+        continue;
+      }
+      if (info.compression > static_cast<int>(Compression::zstd)) {
+        set_error(out, ErrorCode::unsupported_compression_type);
+        continue;
+      }
+      if (info.header.is_transactional() || info.header.is_control()) {
+        set_error(out, ErrorCode::invalid_record, "transactional batches are not supported yet");
+        continue;
+      }
+      by_thread[partition->io_thread].push_back(AppendItem{partition, data.records.bytes, &out});
+    }
+  }
+  for (const auto& topic_out : response.topics)
+    for (const auto& out : topic_out.partitions)
+      if (out.error_code != 0) job->any_error = true;
+
+  auto finish = [this](const std::shared_ptr<ProduceJob>& done) {
+    for (const auto& topic_out : done->response.topics)
+      for (const auto& out : topic_out.partitions)
+        if (out.error_code != 0) done->any_error = true;
+    if (done->body.acks == 0) {
+      // No response can carry an error for acks=0: close the connection, as Kafka does.
+      if (done->any_error) done->request->connection->close("acks=0 produce failed");
+      return;
+    }
+    respond(*done->request, done->response);
+  };
+  if (by_thread.empty()) return finish(job);
+  job->io_threads_pending = static_cast<int>(by_thread.size());
+  io::EventLoop& network_loop = request->connection->loop();
+  for (auto& [thread, items] : by_thread) {
+    io_threads_[static_cast<std::size_t>(thread)]->loop().post(
+        [this, job, items = std::move(items), &network_loop, finish]() mutable {
+          for (auto& item : items) {
+            append_one(item);
+            notify_fetch_waiters(*item.partition);
+          }
+          network_loop.post([job, finish] {
+            if (--job->io_threads_pending == 0) finish(job);
+          });
+        });
+  }
+}
+
+}  // namespace sluice::broker

@@ -1,0 +1,73 @@
+// The topics of this broker: loaded from the log directory at start-up, created by CreateTopics
+// or Metadata auto-creation, looked up by every request.
+//
+// Threads: find() and snapshot() from any thread, lock-free (an immutable map published
+// atomically). create() from any thread; creations are serialized by a mutex and do their file
+// work (directories, partition.metadata, empty segments) before the topic becomes visible.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "base/config.h"
+#include "base/error_code.h"
+#include "broker/partition.h"
+#include "storage/log_dir.h"
+
+namespace sluice::broker {
+
+struct TopicMap {
+  std::map<std::string, std::shared_ptr<Topic>, std::less<>> by_name;
+};
+
+struct CreateTopicResult {
+  ErrorCode error = ErrorCode::none;
+  std::string message;
+  std::shared_ptr<const Topic> topic;
+};
+
+class TopicRegistry {
+ public:
+  TopicRegistry(const Config& config, std::filesystem::path log_dir, int io_thread_count);
+
+  // Opens every partition directory. Requires: called once, before serving.
+  Status load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points);
+
+  std::shared_ptr<const Topic> find(std::string_view name) const;
+  std::shared_ptr<const Topic> find(const Uuid& id) const;
+  std::shared_ptr<const TopicMap> snapshot() const { return topics_.load(std::memory_order_acquire); }
+
+  // Creates a topic with `partition_count` partitions. validate_only checks without creating.
+  CreateTopicResult create(const std::string& name, std::int32_t partition_count,
+                           const std::map<std::string, std::string>& configs, bool validate_only);
+
+  // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
+  static bool valid_topic_name(std::string_view name);
+  // Checks one topic config key and value; returns an error message or "".
+  static std::string check_topic_config(const std::string& key, const std::string& value);
+  // Broker defaults with the topic's own configs over them.
+  std::map<std::string, std::string> effective_configs(const Topic& topic) const;
+
+ private:
+  TopicSettings settings_for(const std::map<std::string, std::string>& configs) const;
+  int owner_for(const std::string& topic, std::int32_t partition) const;
+  Status save_topic_configs(const TopicMap& map);
+  Result<std::map<std::string, std::map<std::string, std::string>>> load_topic_configs();
+
+  const Config& config_;
+  std::filesystem::path log_dir_;
+  int io_thread_count_;
+  std::mutex create_mutex_;
+  std::atomic<std::shared_ptr<const TopicMap>> topics_;
+};
+
+// The file in the log directory where Sluice keeps topic configs that differ from the broker's
+// defaults (Kafka keeps them in its metadata log, which a single Sluice node does not have).
+inline constexpr const char* topic_configs_file = "sluice-topic-configs";
+
+}  // namespace sluice::broker

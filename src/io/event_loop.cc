@@ -1,0 +1,196 @@
+#include "io/event_loop.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "base/clock.h"
+#include "base/log.h"
+
+namespace sluice::io {
+namespace {
+std::uint64_t current_thread_id() { return static_cast<std::uint64_t>(pthread_self()); }
+}  // namespace
+
+EventLoop::~EventLoop() {
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+Status EventLoop::init(const LoopConfig& config) {
+  SLUICE_ASSERT(!ring_ready_);
+  if (config.cpu >= 0) {
+    Status pinned = pin_current_thread(config.cpu);
+    if (!pinned.is_ok()) return pinned;
+  }
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+  int rc = io_uring_queue_init_params(config.ring_entries, &ring_, &params);
+  if (rc < 0) {
+    params = io_uring_params{};
+    rc = io_uring_queue_init_params(config.ring_entries, &ring_, &params);
+  }
+  if (rc < 0) return Status::from_errno(-rc, "io_uring_queue_init");
+  ring_ready_ = true;
+  event_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (event_fd_ < 0) return Status::from_errno(errno, "eventfd");
+  thread_id_ = current_thread_id();
+  wakeup_.arm();
+  return Status::ok();
+}
+
+bool EventLoop::on_loop_thread() const { return thread_id_ == current_thread_id(); }
+
+void EventLoop::Wakeup::arm() {
+  io_uring_sqe* entry = loop_.sqe(this);
+  io_uring_prep_read(entry, loop_.event_fd_, &value, sizeof value, 0);
+}
+
+void EventLoop::Wakeup::complete(int result, std::uint32_t) {
+  if (result < 0 && result != -EINTR && result != -EAGAIN) {
+    LOG_ERROR("eventfd_read", "errno=%d", -result);
+  }
+  if (!loop_.stopping_.load()) arm();
+}
+
+io_uring_sqe* EventLoop::sqe(Completion* completion) {
+  SLUICE_ASSERT(ring_ready_);
+  io_uring_sqe* entry = io_uring_get_sqe(&ring_);
+  while (entry == nullptr) {
+    int submitted = io_uring_submit(&ring_);
+    SLUICE_ASSERT(submitted >= 0, "io_uring_submit: %s", std::strerror(-submitted));
+    entry = io_uring_get_sqe(&ring_);
+  }
+  io_uring_sqe_set_data(entry, completion);
+  return entry;
+}
+
+void EventLoop::post(Task task) {
+  {
+    std::lock_guard lock(posted_mutex_);
+    posted_.push_back(std::move(task));
+  }
+  // Only poke the eventfd when the loop may be asleep in io_uring_enter.
+  if (sleeping_.load(std::memory_order_seq_cst)) {
+    std::uint64_t one = 1;
+    ssize_t written = ::write(event_fd_, &one, sizeof one);
+    (void)written;
+  }
+}
+
+void EventLoop::stop() {
+  stopping_.store(true);
+  std::uint64_t one = 1;
+  ssize_t written = ::write(event_fd_, &one, sizeof one);
+  (void)written;
+}
+
+EventLoop::TimerId EventLoop::add_timer(std::int64_t delay_ms, Task task) {
+  SLUICE_ASSERT(delay_ms >= 0);
+  TimerId id = next_timer_id_++;
+  timers_.emplace(monotonic_ms() + delay_ms, std::make_pair(id, std::move(task)));
+  return id;
+}
+
+void EventLoop::cancel_timer(TimerId id) {
+  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+    if (it->second.first == id) {
+      timers_.erase(it);
+      return;
+    }
+  }
+}
+
+void EventLoop::run_posted() {
+  {
+    std::lock_guard lock(posted_mutex_);
+    running_.swap(posted_);
+  }
+  for (auto& task : running_) task();
+  running_.clear();
+}
+
+void EventLoop::run_timers() {
+  std::int64_t now = monotonic_ms();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    Task task = std::move(timers_.begin()->second.second);
+    timers_.erase(timers_.begin());
+    task();
+  }
+}
+
+std::int64_t EventLoop::next_timer_delay_ms() const {
+  if (timers_.empty()) return 1000;
+  std::int64_t delay = timers_.begin()->first - monotonic_ms();
+  return delay < 0 ? 0 : (delay > 1000 ? 1000 : delay);
+}
+
+void EventLoop::run() {
+  SLUICE_ASSERT(on_loop_thread(), "run() must be called on the thread that called init()");
+  constexpr unsigned kBatchMax = 256;
+  io_uring_cqe* cqes[kBatchMax];
+  while (!stopping_.load()) {
+    run_posted();
+    run_timers();
+    bool has_posted;
+    {
+      sleeping_.store(true, std::memory_order_seq_cst);
+      std::lock_guard lock(posted_mutex_);
+      has_posted = !posted_.empty();
+    }
+    __kernel_timespec timeout{};
+    std::int64_t delay_ms = has_posted ? 0 : next_timer_delay_ms();
+    timeout.tv_sec = delay_ms / 1000;
+    timeout.tv_nsec = (delay_ms % 1000) * 1000000;
+    io_uring_cqe* first = nullptr;
+    int rc = io_uring_submit_and_wait_timeout(&ring_, &first, delay_ms > 0 ? 1 : 0, &timeout, nullptr);
+    sleeping_.store(false, std::memory_order_seq_cst);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      LOG_ERROR("io_uring_wait", "errno=%d", -rc);
+    }
+    unsigned count = io_uring_peek_batch_cqe(&ring_, cqes, kBatchMax);
+    for (unsigned i = 0; i < count; ++i) {
+      auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqes[i]));
+      int result = cqes[i]->res;
+      std::uint32_t flags = cqes[i]->flags;
+      io_uring_cqe_seen(&ring_, cqes[i]);
+      if (completion != nullptr) completion->complete(result, flags);
+    }
+  }
+  run_posted();
+}
+
+Status pin_current_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (rc != 0) return Status::from_errno(rc, "pin thread to cpu " + std::to_string(cpu));
+  return Status::ok();
+}
+
+Result<std::vector<int>> parse_cpu_list(const std::string& text) {
+  std::vector<int> cpus;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? text.size() : comma + 1;
+    if (part.empty()) continue;
+    std::size_t dash = part.find('-');
+    char* end = nullptr;
+    long first = std::strtol(part.c_str(), &end, 10);
+    long last = first;
+    if (dash != std::string::npos) last = std::strtol(part.c_str() + dash + 1, &end, 10);
+    if (end == nullptr || *end != '\0' || first < 0 || last < first || last > 4095)
+      return Status::error("bad cpu list '" + text + "'");
+    for (long cpu = first; cpu <= last; ++cpu) cpus.push_back(static_cast<int>(cpu));
+  }
+  return cpus;
+}
+
+}  // namespace sluice::io

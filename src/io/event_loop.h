@@ -1,0 +1,100 @@
+// One io_uring event loop per thread (network and I/O threads each run one).
+//
+// The loop waits for completions, drains them in a batch, dispatches each to the Completion it
+// was submitted with (the sqe's user data), runs the tasks other threads posted, fires due
+// timers, and goes round again. It is the only caller of handlers, so stacks stay shallow.
+//
+// Threads: every method except post() and stop() must be called on the loop's own thread.
+// post() and stop() may be called from any thread.
+#pragma once
+
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sluice::io {
+
+// Receives the completions of one submitted operation (several, for multishot operations: the
+// kernel sets IORING_CQE_F_MORE while more will come).
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  virtual void complete(int result, std::uint32_t flags) = 0;
+};
+
+struct LoopConfig {
+  unsigned ring_entries = 1024;
+  int cpu = -1;  // pin the calling thread to this CPU when >= 0
+};
+
+class EventLoop {
+ public:
+  using Task = std::function<void()>;
+  using TimerId = std::uint64_t;
+
+  EventLoop() = default;
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Sets up the ring on the calling thread (the loop's thread).
+  Status init(const LoopConfig& config);
+  // Runs until stop(); returns after draining posted tasks.
+  void run();
+  void stop();
+
+  // Any thread: queues `task` to run on this loop's thread.
+  void post(Task task);
+
+  // Returns an sqe, submitting queued ones first if the ring is full. Never null.
+  io_uring_sqe* sqe(Completion* completion);
+  io_uring* ring() { return &ring_; }
+
+  // Runs `task` once at least `delay_ms` from now. Loop thread only.
+  TimerId add_timer(std::int64_t delay_ms, Task task);
+  void cancel_timer(TimerId id);
+
+  bool on_loop_thread() const;
+
+ private:
+  class Wakeup : public Completion {
+   public:
+    explicit Wakeup(EventLoop& loop) : loop_(loop) {}
+    void complete(int result, std::uint32_t flags) override;
+    void arm();
+    std::uint64_t value = 0;
+
+   private:
+    EventLoop& loop_;
+  };
+  void run_posted();
+  void run_timers();
+  std::int64_t next_timer_delay_ms() const;
+
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  int event_fd_ = -1;
+  Wakeup wakeup_{*this};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> sleeping_{false};
+  std::mutex posted_mutex_;
+  std::vector<Task> posted_;
+  std::vector<Task> running_;
+  std::multimap<std::int64_t, std::pair<TimerId, Task>> timers_;  // deadline (monotonic ms)
+  TimerId next_timer_id_ = 1;
+  std::uint64_t thread_id_ = 0;
+};
+
+// Pins the calling thread to one CPU. Returns an error when the CPU is not allowed.
+Status pin_current_thread(int cpu);
+// Parses a CPU list such as "0-3,6" into CPU numbers.
+Result<std::vector<int>> parse_cpu_list(const std::string& text);
+
+}  // namespace sluice::io

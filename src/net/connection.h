@@ -1,0 +1,113 @@
+// One client connection: reads frames with io_uring, hands each to the RequestHandler, and sends
+// the responses in the order the requests arrived, whatever order they complete in.
+//
+// A response is a buffer plus file ranges (protocol::Writer); buffers go out with send(2) and
+// file ranges with sendfile(2) from the page cache, so record bytes never enter user space.
+//
+// Threads: owned by one network thread; every method must be called on that thread. Other
+// threads reach a connection only by posting a task to its loop.
+// Invariants: at most one recv and one poll are outstanding; responses leave in reservation order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "io/event_loop.h"
+#include "protocol/codec.h"
+
+namespace sluice::net {
+
+class Connection;
+
+struct ConnectionLimits {
+  std::uint32_t request_bytes_max = 100 << 20;   // socket.request.max.bytes
+  std::uint32_t requests_inflight_max = 100;     // stop reading beyond this many unanswered
+};
+
+// Implemented by the broker. Called on the connection's network thread.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // `frame` is the request without its 4-byte size. The handler reserves a response slot (unless
+  // the request gets no response) and later completes it, or closes the connection.
+  virtual void on_request(const std::shared_ptr<Connection>& connection, std::vector<std::byte> frame) = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(io::EventLoop& loop, int fd, RequestHandler& handler, const ConnectionLimits& limits,
+             std::uint64_t id, int thread_index);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Closes after logging why; outstanding responses are dropped. Safe to call more than once.
+  void close(const char* reason);
+  bool closed() const { return closed_; }
+  std::uint64_t id() const { return id_; }
+  int thread_index() const { return thread_index_; }
+  io::EventLoop& loop() { return loop_; }
+
+  // Reserves the next place in the response order.
+  std::uint64_t reserve_response();
+  // Fills a reserved place with a framed response (size prefix included) and sends what is ready.
+  void complete_response(std::uint64_t slot, protocol::Writer response);
+
+  // Called by the owning network thread when it drops the connection from its table.
+  std::function<void(Connection&)> on_closed;
+
+ private:
+  struct Pending {
+    std::uint64_t slot;
+    bool ready = false;
+    protocol::Writer response;
+    std::size_t buffer_position = 0;  // bytes of the buffer already sent
+    std::size_t file_index = 0;       // next file chunk
+    std::uint64_t file_sent = 0;      // bytes of that file chunk already sent
+  };
+  class RecvOp : public io::Completion {
+   public:
+    explicit RecvOp(Connection& c) : connection(c) {}
+    void complete(int result, std::uint32_t flags) override;
+    Connection& connection;
+    std::shared_ptr<Connection> hold;
+  };
+  class PollOp : public io::Completion {
+   public:
+    explicit PollOp(Connection& c) : connection(c) {}
+    void complete(int result, std::uint32_t flags) override;
+    Connection& connection;
+    std::shared_ptr<Connection> hold;
+  };
+
+  void arm_recv();
+  void on_recv(int result);
+  void parse_frames();
+  void flush();
+  // Sends as much of `pending` as the socket takes. Returns 1 when done, 0 when the socket is
+  // full, -1 on error.
+  int send_some(Pending& pending);
+  void maybe_resume_reading();
+
+  io::EventLoop& loop_;
+  int fd_;
+  RequestHandler& handler_;
+  ConnectionLimits limits_;
+  std::uint64_t id_;
+  int thread_index_;
+  bool closed_ = false;
+  bool recv_armed_ = false;
+  bool parsing_ = false;
+  bool poll_armed_ = false;
+  std::vector<std::byte> read_buffer_;
+  std::size_t read_bytes_ = 0;  // valid bytes in read_buffer_
+  std::deque<Pending> pending_;
+  std::uint64_t next_slot_ = 0;
+  RecvOp recv_op_{*this};
+  PollOp poll_op_{*this};
+};
+
+}  // namespace sluice::net

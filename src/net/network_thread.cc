@@ -1,0 +1,124 @@
+#include "net/network_thread.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/log.h"
+
+namespace sluice::net {
+
+Result<int> listen_on(const Listener& listener) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(listener.port);
+  int rc = getaddrinfo(listener.host.empty() ? nullptr : listener.host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0) return Status::error("resolve " + listener.host + ": " + gai_strerror(rc));
+  int fd = -1;
+  Status last = Status::error("no address for " + listener.host);
+  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC, address->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (::bind(fd, address->ai_addr, address->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) break;
+    last = Status::from_errno(errno, "bind " + listener.host + ":" + port);
+    ::close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  if (fd < 0) return last;
+  return fd;
+}
+
+NetworkThread::NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler)
+    : index_(index), config_(config), handler_(handler) {}
+
+NetworkThread::~NetworkThread() {
+  if (thread_.joinable()) stop_and_join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+Status NetworkThread::start() {
+  auto fd = listen_on(config_.listener);
+  if (!fd.is_ok()) return fd.status();
+  listen_fd_ = fd.value();
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+  bound_port_ = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
+                                                    : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  std::atomic<int> started{0};
+  Status init_status;
+  thread_ = std::thread([this, &started] { run(&started); });
+  while (started.load() == 0) std::this_thread::yield();
+  if (started.load() < 0) {
+    thread_.join();
+    return Status::error("network thread " + std::to_string(index_) + " failed to start");
+  }
+  return Status::ok();
+}
+
+void NetworkThread::run(std::atomic<int>* started) {
+  io::LoopConfig loop_config;
+  loop_config.cpu = config_.cpu;
+  Status status = loop_.init(loop_config);
+  if (!status.is_ok()) {
+    LOG_ERROR("network_thread_init", "index=%d error=\"%s\"", index_, status.to_string().c_str());
+    started->store(-1);
+    return;
+  }
+  arm_accept();
+  started->store(1);
+  loop_.run();
+  for (auto& [id, connection] : connections_) {
+    connection->on_closed = nullptr;
+    connection->close("shutdown");
+  }
+  connections_.clear();
+}
+
+void NetworkThread::stop_and_join() {
+  loop_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NetworkThread::arm_accept() {
+  io_uring_sqe* entry = loop_.sqe(&accept_op_);
+  io_uring_prep_multishot_accept(entry, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+void NetworkThread::AcceptOp::complete(int result, std::uint32_t flags) {
+  if (result >= 0) {
+    thread.on_accept(result);
+  } else if (result != -EINTR && result != -EAGAIN && result != -ECONNABORTED) {
+    LOG_WARN("accept_failed", "errno=%d", -result);
+  }
+  if ((flags & IORING_CQE_F_MORE) == 0) thread.arm_accept();  // multishot ended: re-arm
+}
+
+void NetworkThread::on_accept(int fd) {
+  if (connections_.size() >= config_.connections_max) {
+    LOG_WARN("connection_refused", "reason=max.connections open=%zu", connections_.size());
+    ::close(fd);
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::uint64_t id = next_connection_id_++;
+  auto connection = std::make_shared<Connection>(loop_, fd, handler_, config_.limits, id, index_);
+  connection->on_closed = [this](Connection& closed) { connections_.erase(closed.id()); };
+  connections_.emplace(id, connection);
+  connection->start();
+}
+
+}  // namespace sluice::net

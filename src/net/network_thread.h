@@ -1,0 +1,67 @@
+// A network thread: one io_uring loop, its own listening socket (SO_REUSEPORT, so the kernel
+// spreads new connections over the network threads), and the connections it accepted.
+//
+// Threads: start() spawns the thread; everything else happens on it. post() via loop() from
+// anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "base/config.h"
+#include "io/event_loop.h"
+#include "net/connection.h"
+
+namespace sluice::net {
+
+struct NetworkThreadConfig {
+  Listener listener;
+  int cpu = -1;
+  ConnectionLimits limits;
+  std::uint32_t connections_max = 10000;  // per thread
+};
+
+class NetworkThread {
+ public:
+  NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler);
+  ~NetworkThread();
+
+  // Binds the listening socket on the caller's thread (so bind errors stop start-up), then
+  // starts the thread. Returns once the loop runs.
+  Status start();
+  void stop_and_join();
+  io::EventLoop& loop() { return loop_; }
+  int index() const { return index_; }
+  std::uint16_t bound_port() const { return bound_port_; }
+
+ private:
+  class AcceptOp : public io::Completion {
+   public:
+    explicit AcceptOp(NetworkThread& t) : thread(t) {}
+    void complete(int result, std::uint32_t flags) override;
+    NetworkThread& thread;
+  };
+  void run(std::atomic<int>* started);
+  void arm_accept();
+  void on_accept(int fd);
+
+  int index_;
+  NetworkThreadConfig config_;
+  RequestHandler& handler_;
+  io::EventLoop loop_;
+  int listen_fd_ = -1;
+  std::uint16_t bound_port_ = 0;
+  std::thread thread_;
+  AcceptOp accept_op_{*this};
+  std::uint64_t next_connection_id_ = 1;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+};
+
+// Opens a listening TCP socket with SO_REUSEPORT on host:port (empty host: all interfaces).
+Result<int> listen_on(const Listener& listener);
+
+}  // namespace sluice::net

@@ -1,0 +1,146 @@
+// The log of one partition: a list of segments (<base offset>.log/.index/.timeindex), Kafka's
+// on-disk layout byte for byte.
+//
+// Threads: exactly one owner thread (the partition's I/O thread) calls append, set_high_watermark,
+// flush and close. read, offset_for_timestamp, max_timestamp_offset, the offset getters and
+// end_offset_for_epoch may be called from any thread concurrently with append: the owner publishes
+// the segment list as an immutable snapshot and each segment's committed size, index entry count
+// and the end offset / high watermark as atomics stored (release) after the bytes they cover are
+// written, so a reader never sees a partially written batch.
+// Invariant: log_start_offset <= high_watermark <= log_end_offset; recovery_point <= log_end_offset.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "base/error_code.h"
+#include "base/status.h"
+#include "storage/segment_file.h"
+
+namespace sluice::storage {
+
+class Segment;
+
+struct LogConfig {
+  std::uint64_t segment_bytes = 1 << 30;              // roll when the next batch would exceed it
+  std::int64_t segment_ms = 7 * 24 * 3600 * 1000LL;  // roll when the active segment is older
+  std::uint32_t index_interval_bytes = 4096;
+  std::uint32_t index_bytes_max = 10 * 1024 * 1024;
+  std::uint32_t preallocate_step_bytes = 4 * 1024 * 1024;
+};
+
+struct AppendInfo {
+  std::int64_t base_offset;
+  std::int64_t last_offset;
+  std::int64_t log_start_offset;
+};
+
+// One file range of a segment to send with sendfile/splice; `file` keeps the fd open while in use.
+struct FileRange {
+  std::shared_ptr<const SegmentFile> file;
+  int fd;
+  std::uint64_t position;
+  std::uint32_t bytes;
+};
+
+struct ReadResult {
+  ErrorCode error;                 // none or offset_out_of_range
+  std::optional<FileRange> range;  // absent when nothing to return
+  std::int64_t high_watermark, log_start_offset, log_end_offset;
+};
+
+struct EpochEntry {
+  std::int32_t epoch;
+  std::int64_t start_offset;
+  friend bool operator==(const EpochEntry&, const EpochEntry&) = default;
+};
+
+// Immutable list of segments, ordered by base offset; published by the owner on every change.
+struct SegmentList {
+  std::vector<std::shared_ptr<Segment>> segments;
+};
+
+class Log {
+ public:
+  // Opens (or creates) the partition directory. If !clean_shutdown, scans from the segment holding
+  // recovery_point, validates each batch (check_batch_on_disk), truncates the torn tail to the last
+  // whole batch, rebuilds indexes for the scanned range. Always leaves correct indexes. Loads the
+  // leader-epoch-checkpoint (dropping entries at or past the log end).
+  static Result<std::unique_ptr<Log>> open(std::filesystem::path dir, const LogConfig& config,
+                                           std::int64_t recovery_point, bool clean_shutdown);
+  ~Log();  // Releases fds and mappings; writes nothing (use close first for a clean stop).
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Owner thread only. Requires: batch validated (validate_record_batches), leader_epoch >= 0 or
+  // -1 for none. Assigns the base offset and the partition leader epoch in place, rolls if needed
+  // (size, time, full index, relative offset overflow), appends the same bytes at the tail, adds
+  // sparse index/time index entries, then publishes the new end offset.
+  Result<AppendInfo> append(std::span<std::byte> batch, std::int32_t leader_epoch,
+                            std::int64_t now_ms);
+
+  // Any thread: whole batches starting at the batch that contains `offset`, up to max_bytes (at
+  // least one whole batch when min_one_batch, even if larger), only batches below the high
+  // watermark, from one segment. offset == log end -> empty range, none. offset < log start or
+  // > log end -> offset_out_of_range.
+  ReadResult read(std::int64_t offset, std::uint32_t max_bytes, bool min_one_batch) const;
+
+  // Any thread. ListOffsets by timestamp: the first record (batch granularity for compressed
+  // batches: its base offset and max timestamp) with timestamp >= ts, below the high watermark.
+  std::optional<std::pair<std::int64_t, std::int64_t>> offset_for_timestamp(std::int64_t ts) const;
+  // Any thread. ListOffsets -3: {last offset of the batch with the largest max timestamp, it}.
+  std::optional<std::pair<std::int64_t, std::int64_t>> max_timestamp_offset() const;
+
+  std::int64_t log_start_offset() const { return log_start_offset_.load(std::memory_order_acquire); }
+  std::int64_t log_end_offset() const { return log_end_offset_.load(std::memory_order_acquire); }
+  std::int64_t high_watermark() const { return high_watermark_.load(std::memory_order_acquire); }
+  std::int64_t recovery_point() const { return recovery_point_.load(std::memory_order_acquire); }
+  // Owner. Requires: log_start_offset <= hwm <= log_end_offset.
+  void set_high_watermark(std::int64_t hwm);
+
+  // Owner: fdatasync the segments written since the last flush (+ their indexes), then advances
+  // the recovery point to the end offset seen at the start of the flush.
+  Status flush();
+  // Owner: appends the final time index entry, trims the active index files to their entries and
+  // the log to its size (drops preallocation); when clean, flushes everything first.
+  Status close(bool clean);
+
+  // Any thread. Kafka's OffsetForLeaderEpoch answer: {epoch, end offset}, (-1, -1) when unknown.
+  std::pair<std::int32_t, std::int64_t> end_offset_for_epoch(std::int32_t epoch) const;
+  std::vector<EpochEntry> epoch_entries() const;
+
+  // Any thread: the current immutable segment snapshot (tests, dump, retention).
+  std::shared_ptr<const SegmentList> segments() const { return segments_.load(std::memory_order_acquire); }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  Log(std::filesystem::path dir, const LogConfig& config);
+  Status load_segments(std::int64_t recovery_point, bool clean_shutdown);
+  Status roll(std::int64_t base_offset, std::int64_t now_ms);
+  bool should_roll(const Segment& active, std::uint32_t batch_bytes, std::int64_t last_offset,
+                   std::int64_t max_timestamp, std::int64_t now_ms) const;
+  void publish(std::vector<std::shared_ptr<Segment>> list);
+  Status assign_epoch(std::int32_t epoch, std::int64_t start_offset);
+
+  std::filesystem::path dir_;
+  LogConfig config_;
+  std::atomic<std::shared_ptr<const SegmentList>> segments_;
+  std::atomic<std::int64_t> log_start_offset_{0};
+  std::atomic<std::int64_t> log_end_offset_{0};
+  std::atomic<std::int64_t> high_watermark_{0};
+  std::atomic<std::int64_t> recovery_point_{0};
+  std::int64_t unflushed_base_offset_ = 0;  // owner: base offset of the first unflushed segment
+
+  mutable std::mutex epochs_mutex_;  // guards epochs_; taken only when the epoch changes
+  std::vector<EpochEntry> epochs_;
+  std::atomic<std::int32_t> latest_epoch_{-1};
+};
+
+}  // namespace sluice::storage

@@ -1,0 +1,15 @@
+#include "storage/segment_file.h"
+
+#include <unistd.h>
+
+#include "base/assert.h"
+
+namespace sluice::storage {
+
+SegmentFile::SegmentFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {
+  SLUICE_ASSERT(fd >= 0, "fd=%d", fd);
+}
+
+SegmentFile::~SegmentFile() { ::close(fd_); }
+
+}  // namespace sluice::storage
