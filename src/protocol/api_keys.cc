@@ -2,24 +2,41 @@
 
 #include <array>
 
+#include "protocol/api_versions.h"
+#include "protocol/create_topics.h"
+#include "protocol/describe_cluster.h"
+#include "protocol/fetch.h"
+#include "protocol/find_coordinator.h"
+#include "protocol/init_producer_id.h"
+#include "protocol/list_offsets.h"
+#include "protocol/metadata.h"
+#include "protocol/offset_for_leader_epoch.h"
+#include "protocol/produce.h"
+
 namespace sluice::protocol {
 namespace {
-constexpr std::int16_t none = INT16_MAX;
+
+// The ranges come from each message's own declaration, so a new version is changed in one place.
+template <class Request>
+constexpr ApiSupport support() {
+  return ApiSupport{Request::api_key, Request::version_min, Request::version_max, Request::flexible_min};
+}
+
 // Produce is advertised from v0 although v0-v2 are refused with UNSUPPORTED_VERSION, as Kafka 4.0
 // does: librdkafka 2.0 only compresses with gzip/snappy/lz4 when the Produce range starts at v0.
 constexpr std::array kApis{
-    ApiSupport{ApiKey::produce, 0, 9, 9},
-    ApiSupport{ApiKey::fetch, 4, 13, 12},
-    ApiSupport{ApiKey::list_offsets, 1, 7, 6},
-    ApiSupport{ApiKey::metadata, 0, 12, 9},
-    ApiSupport{ApiKey::find_coordinator, 0, 4, 3},
-    ApiSupport{ApiKey::api_versions, 0, 3, 3},
-    ApiSupport{ApiKey::create_topics, 0, 7, 5},
-    ApiSupport{ApiKey::init_producer_id, 0, 4, 2},
-    ApiSupport{ApiKey::offset_for_leader_epoch, 0, 4, 4},
-    ApiSupport{ApiKey::describe_cluster, 0, 0, 0},
+    support<ProduceRequest>(),
+    support<FetchRequest>(),
+    support<ListOffsetsRequest>(),
+    support<MetadataRequest>(),
+    support<FindCoordinatorRequest>(),
+    support<ApiVersionsRequest>(),
+    support<CreateTopicsRequest>(),
+    support<InitProducerIdRequest>(),
+    support<OffsetForLeaderEpochRequest>(),
+    support<DescribeClusterRequest>(),
 };
-static_assert(none > 0);
+
 }  // namespace
 
 std::span<const ApiSupport> supported_apis() { return kApis; }

@@ -73,10 +73,10 @@ TEST(Log, AppendAssignsOffsetsAndWritesBatchesVerbatim) {
   ASSERT_TRUE(log->close(true).is_ok());
   EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".log")), expected.size());
   EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".index")), 0u);  // all batches < 4096 bytes
-  // The final time index entry: the max timestamp (1004) at the last offset of its batch (14).
+  // The final time index entry: the max timestamp (1004 + 4) at the last offset of its batch (14).
   auto time_index = test::read_file(dir.path() / seg(0, ".timeindex"));
   ASSERT_EQ(time_index.size(), 12u);
-  EXPECT_EQ(load_be64(time_index.data()), 1004u);
+  EXPECT_EQ(load_be64(time_index.data()), 1008u);
   EXPECT_EQ(load_be32(time_index.data() + 8), 14u);
   EXPECT_EQ(test::read_file(dir.path() / "leader-epoch-checkpoint"), "0\n1\n3 0\n");
 }
@@ -387,7 +387,9 @@ TEST(Log, RandomizedAgainstModel) {
       bool first = true;
       while (pos < bytes.size()) {
         auto h = parse_record_batch_header(reinterpret_cast<const std::byte*>(bytes.data() + pos));
-        if (first) ASSERT_TRUE(h.base_offset <= offset && offset <= h.last_offset());
+        if (first) {
+          ASSERT_TRUE(h.base_offset <= offset && offset <= h.last_offset());
+        }
         first = false;
         auto it = std::find_if(batches.begin(), batches.end(), [&](const auto& b) {
           return parse_record_batch_header(b.data()).base_offset == h.base_offset;
@@ -400,7 +402,9 @@ TEST(Log, RandomizedAgainstModel) {
       ASSERT_TRUE(log->flush().is_ok());
     } else if (action < 95) {
       bool clean = random() % 2;
-      if (clean) ASSERT_TRUE(log->close(true).is_ok());
+      if (clean) {
+        ASSERT_TRUE(log->close(true).is_ok());
+      }
       std::int64_t recovery_point = log->recovery_point();
       log.reset();
       log = open_log(dir.path(), config, recovery_point, clean);

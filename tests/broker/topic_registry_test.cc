@@ -1,0 +1,75 @@
+// Checks topic creation and reloading: Kafka's name rules, partition directories with
+// partition.metadata, config validation and persistence, and that a reopened registry finds the
+// same topics with the same ids.
+#include "broker/topic_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace sluice::broker {
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char pattern[] = "/tmp/sluice-registry-XXXXXX";
+    path = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+TEST(TopicRegistry, NameRules) {
+  EXPECT_TRUE(TopicRegistry::valid_topic_name("orders.v1_A-b"));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name(""));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name("."));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name(".."));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name("has space"));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name("slash/name"));
+  EXPECT_FALSE(TopicRegistry::valid_topic_name(std::string(250, 'a')));
+  EXPECT_TRUE(TopicRegistry::valid_topic_name(std::string(249, 'a')));
+}
+
+TEST(TopicRegistry, CreateAndReload) {
+  TempDir dir;
+  Config config;
+  config.log_dirs = {dir.path.string()};
+  Uuid id;
+  {
+    TopicRegistry registry(config, dir.path, 2);
+    ASSERT_TRUE(registry.load(true, {}).is_ok());
+    auto created = registry.create("events", 3, {{"max.message.bytes", "2048"}}, false);
+    ASSERT_EQ(created.error, ErrorCode::none) << created.message;
+    ASSERT_TRUE(created.topic);
+    id = created.topic->id;
+    EXPECT_EQ(created.topic->partitions.size(), 3u);
+    EXPECT_EQ(created.topic->partitions[0]->settings.message_bytes_max, 2048u);
+    for (int p = 0; p < 3; ++p) {
+      auto partition_dir = dir.path / ("events-" + std::to_string(p));
+      EXPECT_TRUE(std::filesystem::exists(partition_dir / "partition.metadata"));
+      EXPECT_TRUE(std::filesystem::exists(partition_dir / "00000000000000000000.log"));
+    }
+    EXPECT_EQ(registry.create("events", 1, {}, false).error, ErrorCode::topic_already_exists);
+    EXPECT_EQ(registry.create("bad name", 1, {}, false).error, ErrorCode::invalid_topic_exception);
+    EXPECT_EQ(registry.create("zero", 0, {}, false).error, ErrorCode::invalid_partitions);
+    EXPECT_EQ(registry.create("cfg", 1, {{"no.such.config", "1"}}, false).error, ErrorCode::invalid_config);
+    EXPECT_EQ(registry.create("cfg", 1, {{"segment.bytes", "abc"}}, false).error, ErrorCode::invalid_config);
+    EXPECT_EQ(registry.create("validate", 1, {}, true).error, ErrorCode::none);
+    EXPECT_EQ(registry.find("validate"), nullptr);
+    for (auto& partition : created.topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
+  }
+  TopicRegistry reopened(config, dir.path, 2);
+  ASSERT_TRUE(reopened.load(true, {}).is_ok());
+  auto topic = reopened.find("events");
+  ASSERT_TRUE(topic);
+  EXPECT_EQ(topic->id, id);
+  EXPECT_EQ(reopened.find(id), topic);
+  EXPECT_EQ(topic->partitions.size(), 3u);
+  EXPECT_EQ(topic->configs.at("max.message.bytes"), "2048");
+  EXPECT_EQ(topic->partitions[2]->settings.message_bytes_max, 2048u);
+  EXPECT_EQ(reopened.effective_configs(*topic).at("max.message.bytes"), "2048");
+  EXPECT_EQ(reopened.effective_configs(*topic).at("cleanup.policy"), "delete");
+}
+
+}  // namespace
+}  // namespace sluice::broker
