@@ -48,6 +48,8 @@ std::vector<std::byte> read_all(const fs::path& path, bool* ok) {
                                 reinterpret_cast<const std::byte*>(s.data()) + s.size());
 }
 
+constexpr const char* kCodecs[8] = {"none", "gzip", "snappy", "lz4", "zstd", "?", "?", "?"};
+
 int dump_log(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -88,7 +90,7 @@ int dump_log(const fs::path& path) {
                 h.base_sequence < 0 ? -1 : h.base_sequence + h.last_offset_delta, h.producer_id, h.producer_epoch,
                 h.partition_leader_epoch, h.is_transactional() ? "true" : "false", h.is_control() ? "true" : "false",
                 h.has_delete_horizon() ? "set" : "OptionalLong.empty", position, h.max_timestamp, bytes, h.magic,
-                (const char*[]){"none", "gzip", "snappy", "lz4", "zstd", "?", "?", "?"}[h.compression()], h.crc,
+                kCodecs[h.compression()], h.crc,
                 valid ? "true" : "false", h.timestamp_type() ? "LOG_APPEND_TIME" : "CREATE_TIME", h.base_timestamp);
     if (!valid) status = 2;
     position += bytes;
