@@ -8,7 +8,8 @@
 
 namespace sluice::broker {
 
-Broker::Broker(const Config& config) : config_(config), log_dir_(config.log_dirs.at(0)) {}
+Broker::Broker(const Config& config)
+    : config_(config), log_dir_(config.log_dirs.at(0)), memory_budget_(config.inflight_bytes_max) {}
 
 Broker::~Broker() {
   if (started_) stop();
@@ -53,7 +54,7 @@ Status Broker::start() {
     thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
     thread_config.connections_max = static_cast<std::uint32_t>(config_.connections_max / config_.network_threads + 1);
     network_states_.push_back(std::make_unique<NetworkState>());
-    network_threads_.push_back(std::make_unique<net::NetworkThread>(i, thread_config, *this));
+    network_threads_.push_back(std::make_unique<net::NetworkThread>(i, thread_config, *this, memory_budget_));
     Status status = network_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
@@ -149,10 +150,11 @@ void Broker::reserve(RequestContext& request) {
   request.has_slot = true;
 }
 
-void Broker::on_request(const std::shared_ptr<net::Connection>& connection, std::vector<std::byte> frame) {
+void Broker::on_request(const std::shared_ptr<net::Connection>& connection, net::RequestFrame frame) {
   auto request = std::make_shared<RequestContext>();
   request->connection = connection;
-  request->frame = std::move(frame);
+  request->frame = std::move(frame.bytes);
+  request->reservation = std::move(frame.reservation);
   request->received_ms = monotonic_ms();
   protocol::Reader reader(request->frame.data(), request->frame.size());
   if (!protocol::decode_request_header_prefix(reader, request->header)) return connection->close("short header");

@@ -32,6 +32,7 @@ struct RequestContext {
   protocol::RequestHeader header;
   const protocol::ApiSupport* api = nullptr;
   std::vector<std::byte> frame;
+  net::MemoryBudget::Reservation reservation;  // the frame's bytes in the global budget
   std::size_t body_offset = 0;  // where the body starts in frame
   std::uint64_t slot = 0;
   bool has_slot = false;
@@ -55,7 +56,7 @@ class Broker : public net::RequestHandler {
   std::uint16_t bound_port() const;
   const std::string& cluster_id() const { return meta_.cluster_id; }
 
-  void on_request(const std::shared_ptr<net::Connection>& connection, std::vector<std::byte> frame) override;
+  void on_request(const std::shared_ptr<net::Connection>& connection, net::RequestFrame frame) override;
 
  private:
   // Decodes the body of `request` as Message; closes the connection when it does not parse.
@@ -92,6 +93,7 @@ class Broker : public net::RequestHandler {
   std::filesystem::path log_dir_;
   storage::MetaProperties meta_;
   std::unique_ptr<TopicRegistry> registry_;
+  net::MemoryBudget memory_budget_;
   std::vector<std::unique_ptr<IoThread>> io_threads_;
   std::vector<std::unique_ptr<net::NetworkThread>> network_threads_;
   struct NetworkState {

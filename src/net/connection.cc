@@ -16,8 +16,9 @@ constexpr std::size_t kReadChunkBytes = 64 * 1024;
 }
 
 Connection::Connection(io::EventLoop& loop, int fd, RequestHandler& handler,
-                       const ConnectionLimits& limits, std::uint64_t id, int thread_index)
-    : loop_(loop), fd_(fd), handler_(handler), limits_(limits), id_(id), thread_index_(thread_index) {
+                       const ConnectionLimits& limits, MemoryBudget& budget, std::uint64_t id,
+                       int thread_index)
+    : loop_(loop), fd_(fd), handler_(handler), limits_(limits), budget_(budget), id_(id), thread_index_(thread_index) {
   SLUICE_ASSERT(fd >= 0);
 }
 
@@ -40,7 +41,22 @@ void Connection::close(const char* reason) {
 
 void Connection::arm_recv() {
   if (closed_ || recv_armed_) return;
-  if (pending_.size() >= limits_.requests_inflight_max) return;  // backpressure
+  if (pending_.size() >= limits_.requests_inflight_max) return;  // backpressure: resumes on flush
+  if (budget_.exhausted()) {
+    // Global backpressure: nothing signals when other connections give bytes back, so look
+    // again shortly.
+    if (!budget_retry_armed_) {
+      budget_retry_armed_ = true;
+      std::weak_ptr<Connection> weak = weak_from_this();
+      loop_.add_timer(1, [weak] {
+        if (auto self = weak.lock()) {
+          self->budget_retry_armed_ = false;
+          self->arm_recv();
+        }
+      });
+    }
+    return;
+  }
   if (read_buffer_.size() - read_bytes_ < kReadChunkBytes) read_buffer_.resize(read_bytes_ + kReadChunkBytes);
   io_uring_sqe* entry = loop_.sqe(&recv_op_);
   io_uring_prep_recv(entry, fd_, read_buffer_.data() + read_bytes_, read_buffer_.size() - read_bytes_, 0);
@@ -92,7 +108,9 @@ void Connection::parse_frames() {
       break;
     }
     const std::byte* begin = read_buffer_.data() + position + 4;
-    std::vector<std::byte> frame(begin, begin + frame_bytes);
+    RequestFrame frame;
+    frame.bytes.assign(begin, begin + frame_bytes);
+    frame.reservation = budget_.reserve(frame_bytes);
     position += 4 + frame_bytes;
     handler_.on_request(shared_from_this(), std::move(frame));
   }

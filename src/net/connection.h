@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/event_loop.h"
+#include "net/memory_budget.h"
 #include "protocol/codec.h"
 
 namespace sluice::net {
@@ -32,13 +33,14 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   // `frame` is the request without its 4-byte size. The handler reserves a response slot (unless
   // the request gets no response) and later completes it, or closes the connection.
-  virtual void on_request(const std::shared_ptr<Connection>& connection, std::vector<std::byte> frame) = 0;
+  virtual void on_request(const std::shared_ptr<Connection>& connection, RequestFrame frame) = 0;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
+  // `budget` (shared by all connections) must outlive the connection.
   Connection(io::EventLoop& loop, int fd, RequestHandler& handler, const ConnectionLimits& limits,
-             std::uint64_t id, int thread_index);
+             MemoryBudget& budget, std::uint64_t id, int thread_index);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -96,6 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int fd_;
   RequestHandler& handler_;
   ConnectionLimits limits_;
+  MemoryBudget& budget_;
+  bool budget_retry_armed_ = false;
   std::uint64_t id_;
   int thread_index_;
   bool closed_ = false;

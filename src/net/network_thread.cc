@@ -40,8 +40,9 @@ Result<int> listen_on(const Listener& listener) {
   return fd;
 }
 
-NetworkThread::NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler)
-    : index_(index), config_(config), handler_(handler) {}
+NetworkThread::NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler,
+                             MemoryBudget& budget)
+    : index_(index), config_(config), handler_(handler), budget_(budget) {}
 
 NetworkThread::~NetworkThread() {
   if (thread_.joinable()) stop_and_join();
@@ -115,7 +116,7 @@ void NetworkThread::on_accept(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::uint64_t id = next_connection_id_++;
-  auto connection = std::make_shared<Connection>(loop_, fd, handler_, config_.limits, id, index_);
+  auto connection = std::make_shared<Connection>(loop_, fd, handler_, config_.limits, budget_, id, index_);
   connection->on_closed = [this](Connection& closed) { connections_.erase(closed.id()); };
   connections_.emplace(id, connection);
   connection->start();

@@ -27,7 +27,8 @@ struct NetworkThreadConfig {
 
 class NetworkThread {
  public:
-  NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler);
+  // `budget` is shared by every network thread and must outlive them.
+  NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler, MemoryBudget& budget);
   ~NetworkThread();
 
   // Binds the listening socket on the caller's thread (so bind errors stop start-up), then
@@ -52,6 +53,7 @@ class NetworkThread {
   int index_;
   NetworkThreadConfig config_;
   RequestHandler& handler_;
+  MemoryBudget& budget_;
   io::EventLoop loop_;
   int listen_fd_ = -1;
   std::uint16_t bound_port_ = 0;

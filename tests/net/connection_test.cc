@@ -19,20 +19,23 @@ namespace {
 
 struct Handler : RequestHandler {
   std::vector<std::pair<std::shared_ptr<Connection>, std::vector<std::byte>>> requests;
-  void on_request(const std::shared_ptr<Connection>& connection, std::vector<std::byte> frame) override {
-    requests.emplace_back(connection, std::move(frame));
+  std::vector<MemoryBudget::Reservation> held;
+  void on_request(const std::shared_ptr<Connection>& connection, RequestFrame frame) override {
+    requests.emplace_back(connection, std::move(frame.bytes));
+    held.push_back(std::move(frame.reservation));
   }
 };
 
 struct Fixture {
   io::EventLoop loop;
   Handler handler;
+  MemoryBudget budget;
   int client = -1;
   std::shared_ptr<Connection> connection;
   std::thread thread;
   std::atomic<bool> started{false};
 
-  explicit Fixture(ConnectionLimits limits = {}) {
+  explicit Fixture(ConnectionLimits limits = {}, std::uint64_t budget_bytes = 1 << 30) : budget(budget_bytes) {
     int fds[2];
     SLUICE_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
     client = fds[0];
@@ -40,7 +43,7 @@ struct Fixture {
     (void)flags;
     thread = std::thread([this, fds, limits] {
       SLUICE_ASSERT(loop.init(io::LoopConfig{}).is_ok());
-      connection = std::make_shared<Connection>(loop, fds[1], handler, limits, 1, 0);
+      connection = std::make_shared<Connection>(loop, fds[1], handler, limits, budget, 1, 0);
       connection->start();
       started.store(true);
       loop.run();
@@ -161,6 +164,22 @@ TEST(Connection, OversizedFrameCloses) {
   fixture.on_loop([&] { closed = fixture.connection->closed(); });
   EXPECT_TRUE(closed);
   EXPECT_EQ(fixture.request_count(), 0u);
+}
+
+TEST(Connection, SpentBudgetStopsReadingUntilBytesComeBack) {
+  // A budget smaller than one frame: once a frame is held, nothing more is read until the
+  // handler drops the frame's reservation.
+  Fixture fixture({}, 100);
+  std::string first = frame(std::string(200, 'a'));
+  ASSERT_EQ(send(fixture.client, first.data(), first.size(), 0), static_cast<ssize_t>(first.size()));
+  ASSERT_TRUE(wait_until([&] { return fixture.request_count() == 1; }));
+  EXPECT_TRUE(fixture.budget.exhausted());
+  std::string second = frame(std::string(10, 'b'));
+  ASSERT_EQ(send(fixture.client, second.data(), second.size(), 0), static_cast<ssize_t>(second.size()));
+  usleep(50000);
+  EXPECT_EQ(fixture.request_count(), 1u);  // held back while the budget is spent
+  fixture.on_loop([&] { fixture.handler.held.clear(); });
+  ASSERT_TRUE(wait_until([&] { return fixture.request_count() == 2; }));
 }
 
 }  // namespace
