@@ -128,11 +128,20 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
         if (Status s = list[i]->seal(); !s.is_ok()) return s;
       if (is_last) break;
     }
-    if (last_next_offset) log_end_offset = *last_next_offset;
-    else {
-      auto next = list.back()->read_next_offset();
+    if (last_next_offset) {
+      log_end_offset = *last_next_offset;
+    } else {
+      std::uint64_t end_position = 0;
+      auto next = list.back()->read_next_offset(&end_position);
       if (!next.is_ok()) return next.status();
       log_end_offset = next.value();
+      if (end_position != list.back()->committed_bytes()) {
+        // A "clean" log with a torn tail (e.g. a marker left by another tool): recover it anyway.
+        LOG_WARN("storage.torn_tail_after_clean_stop", "path=%s", list.back()->file()->path().c_str());
+        auto recovered = list.back()->recover(list.back()->base_offset(), on_batch);
+        if (!recovered.is_ok()) return recovered.status();
+        log_end_offset = recovered.value().next_offset;
+      }
     }
     if (Status s = list.back()->make_active(); !s.is_ok()) return s;
   }
@@ -158,7 +167,8 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
 
 void Log::publish(std::vector<std::shared_ptr<Segment>> list) {
   auto snapshot = std::make_shared<const SegmentList>(SegmentList{std::move(list)});
-  segments_.store(std::move(snapshot), std::memory_order_release);
+  std::lock_guard lock(segments_mutex_);
+  segments_.swap(snapshot);  // the old snapshot is released outside the lock
 }
 
 bool Log::should_roll(const Segment& active, std::uint32_t batch_bytes, std::int64_t last_offset,
@@ -183,6 +193,7 @@ Status Log::roll(std::int64_t base_offset, std::int64_t now_ms) {
   auto list = snapshot->segments;
   list.push_back(std::move(segment).value());
   publish(std::move(list));
+  directory_dirty_ = true;
   LOG_DEBUG("storage.roll", "dir=%s base_offset=%lld", dir_.c_str(), (long long)base_offset);
   return Status::ok();
 }
@@ -331,7 +342,10 @@ Status Log::flush() {
     if (Status s = segment->flush(); !s.is_ok()) return s;
   }
   // New segment files need their directory entries on disk too.
-  if (Status s = fsync_dir(dir_); !s.is_ok()) return s;
+  if (directory_dirty_) {
+    if (Status s = fsync_dir(dir_); !s.is_ok()) return s;
+    directory_dirty_ = false;
+  }
   recovery_point_.store(end, std::memory_order_release);
   unflushed_base_offset_ = snapshot->segments.back()->base_offset();
   return Status::ok();

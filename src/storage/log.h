@@ -4,7 +4,8 @@
 // Threads: exactly one owner thread (the partition's I/O thread) calls append, set_high_watermark,
 // flush and close. read, offset_for_timestamp, max_timestamp_offset, the offset getters and
 // end_offset_for_epoch may be called from any thread concurrently with append: the owner publishes
-// the segment list as an immutable snapshot and each segment's committed size, index entry count
+// the segment list as an immutable snapshot (swapped under a tiny mutex on roll; readers copy the
+// pointer) and each segment's committed size, index entry count
 // and the end offset / high watermark as atomics stored (release) after the bytes they cover are
 // written, so a reader never sees a partially written batch.
 // Invariant: log_start_offset <= high_watermark <= log_end_offset; recovery_point <= log_end_offset.
@@ -30,7 +31,9 @@ class Segment;
 
 struct LogConfig {
   std::uint64_t segment_bytes = 1 << 30;              // roll when the next batch would exceed it
-  std::int64_t segment_ms = 7 * 24 * 3600 * 1000LL;  // roll when the active segment is older
+  // Roll when the batch's max timestamp is more than segment_ms after the active segment's first
+  // batch's (Kafka's rule; by wall clock since creation when the first batch has no timestamp).
+  std::int64_t segment_ms = 7 * 24 * 3600 * 1000LL;
   std::uint32_t index_interval_bytes = 4096;
   std::uint32_t index_bytes_max = 10 * 1024 * 1024;
   std::uint32_t preallocate_step_bytes = 4 * 1024 * 1024;
@@ -51,7 +54,7 @@ struct FileRange {
 };
 
 struct ReadResult {
-  ErrorCode error;                 // none or offset_out_of_range
+  ErrorCode error;                 // none, offset_out_of_range, or kafka_storage_error (EIO)
   std::optional<FileRange> range;  // absent when nothing to return
   std::int64_t high_watermark, log_start_offset, log_end_offset;
 };
@@ -72,7 +75,8 @@ class Log {
   // Opens (or creates) the partition directory. If !clean_shutdown, scans from the segment holding
   // recovery_point, validates each batch (check_batch_on_disk), truncates the torn tail to the last
   // whole batch, rebuilds indexes for the scanned range. Always leaves correct indexes. Loads the
-  // leader-epoch-checkpoint (dropping entries at or past the log end).
+  // leader-epoch-checkpoint (dropping entries at or past the log end). Starts with
+  // log_start_offset = first segment's base and high_watermark = log_end_offset.
   static Result<std::unique_ptr<Log>> open(std::filesystem::path dir, const LogConfig& config,
                                            std::int64_t recovery_point, bool clean_shutdown);
   ~Log();  // Releases fds and mappings; writes nothing (use close first for a clean stop).
@@ -109,7 +113,7 @@ class Log {
   // the recovery point to the end offset seen at the start of the flush.
   Status flush();
   // Owner: appends the final time index entry, trims the active index files to their entries and
-  // the log to its size (drops preallocation); when clean, flushes everything first.
+  // gives back the log's preallocated blocks; when clean, then flushes everything. No append after.
   Status close(bool clean);
 
   // Any thread. Kafka's OffsetForLeaderEpoch answer: {epoch, end offset}, (-1, -1) when unknown.
@@ -117,7 +121,10 @@ class Log {
   std::vector<EpochEntry> epoch_entries() const;
 
   // Any thread: the current immutable segment snapshot (tests, dump, retention).
-  std::shared_ptr<const SegmentList> segments() const { return segments_.load(std::memory_order_acquire); }
+  std::shared_ptr<const SegmentList> segments() const {
+    std::lock_guard lock(segments_mutex_);
+    return segments_;
+  }
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
@@ -131,12 +138,16 @@ class Log {
 
   std::filesystem::path dir_;
   LogConfig config_;
-  std::atomic<std::shared_ptr<const SegmentList>> segments_;
+  // The snapshot pointer. A mutex held only to copy or swap one shared_ptr: libstdc++ 12's
+  // std::atomic<std::shared_ptr> draws ThreadSanitizer reports, and this costs the same.
+  mutable std::mutex segments_mutex_;
+  std::shared_ptr<const SegmentList> segments_;
   std::atomic<std::int64_t> log_start_offset_{0};
   std::atomic<std::int64_t> log_end_offset_{0};
   std::atomic<std::int64_t> high_watermark_{0};
   std::atomic<std::int64_t> recovery_point_{0};
   std::int64_t unflushed_base_offset_ = 0;  // owner: base offset of the first unflushed segment
+  bool directory_dirty_ = true;              // owner: segment files created since the last flush
 
   mutable std::mutex epochs_mutex_;  // guards epochs_; taken only when the epoch changes
   std::vector<EpochEntry> epochs_;

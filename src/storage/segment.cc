@@ -286,7 +286,7 @@ Result<Segment::RecoverResult> Segment::recover(std::int64_t expected_base_offse
   return RecoverResult{next_offset, truncated};
 }
 
-Result<std::int64_t> Segment::read_next_offset() const {
+Result<std::int64_t> Segment::read_next_offset(std::uint64_t* end_position) const {
   std::uint32_t entries = offset_index_->file().entry_count();
   std::uint64_t start = entries == 0 ? 0 : offset_index_->entry(entries - 1).position;
   BatchHeaderScanner scanner(file_->fd(), start, committed_bytes());
@@ -299,6 +299,7 @@ Result<std::int64_t> Segment::read_next_offset() const {
     if (!more.value()) break;
     next_offset = header.last_offset() + 1;
   }
+  *end_position = scanner.position();
   return next_offset;
 }
 

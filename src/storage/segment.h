@@ -55,8 +55,9 @@ class Segment {
   // the file after the last valid batch. on_batch sees every valid header (leader epochs).
   Result<RecoverResult> recover(std::int64_t expected_base_offset,
                                 const std::function<void(const RecordBatchHeader&)>& on_batch);
-  // Owner: next offset from the last index entry and a scan of the tail (clean open).
-  Result<std::int64_t> read_next_offset() const;
+  // Owner: next offset from the last index entry and a scan of the tail (clean open);
+  // *end_position is where the last whole batch ends (== committed_bytes() unless the tail is torn).
+  Result<std::int64_t> read_next_offset(std::uint64_t* end_position) const;
 
   Status make_active();  // Owner: preallocated index files (after open of the last segment).
   Status seal();         // Owner: final time index entry, trim indexes, drop log preallocation.

@@ -302,6 +302,19 @@ TEST(Log, RecoversTornTail) {
   }
 }
 
+TEST(Log, TornTailIsRecoveredEvenWhenMarkedClean) {
+  test::TempDir dir;
+  LogConfig config;
+  auto batches = crash_after(dir.path(), config, 4);
+  auto path = dir.path() / seg(0, ".log");
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 5);
+  auto log = open_log(dir.path(), config, 0, true);
+  batches.pop_back();
+  expect_readable(*log, batches);
+  batches.push_back(append(*log, {.record_count = 2, .value_bytes = 60}));
+  expect_readable(*log, batches);
+}
+
 TEST(Log, RecoveryDropsGarbageAndLaterSegments) {
   test::TempDir dir;
   auto one = build_batch({.record_count = 2, .value_bytes = 60});
