@@ -129,6 +129,11 @@ const std::map<std::string, Setter>& setters() {
          return true;
        }},
       {"fetch.purgatory.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.fetch_parked_max); }},
+      {"fetch.transfer", [](const std::string& v, Config& c) {
+         if (v != "zerocopy" && v != "copy") return false;
+         c.fetch_copy = v == "copy";
+         return true;
+       }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
          c.log_level = v;

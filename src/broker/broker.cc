@@ -175,6 +175,26 @@ void Broker::on_request(const std::shared_ptr<net::Connection>& connection, net:
                                             protocol::request_header_flexible(*request->api, header.api_version)))
     return connection->close("bad request header");
   request->body_offset = reader.position();
+  // Read-your-writes on one connection: while a produce is being appended, later requests other
+  // than produces wait for it (produces themselves stay in order on the partitions' I/O threads).
+  bool is_write = request->api->api_key == protocol::ApiKey::produce;
+  if (!connection->deferred.empty() || (!is_write && connection->writes_inflight > 0)) {
+    connection->deferred.push_back({is_write, [this, request] { dispatch(request); }});
+    return;
+  }
+  dispatch(request);
+}
+
+void Broker::write_done(net::Connection& connection) {
+  SLUICE_ASSERT(connection.writes_inflight > 0);
+  --connection.writes_inflight;
+  connection.run_deferred();
+}
+
+void Broker::dispatch(const RequestPtr& request) {
+  const auto& header = request->header;
+  auto& connection = request->connection;
+  if (connection->closed()) return;
   using protocol::ApiKey;
   switch (request->api->api_key) {
     case ApiKey::api_versions: return handle_api_versions(request);

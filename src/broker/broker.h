@@ -66,6 +66,9 @@ class Broker : public net::RequestHandler {
   template <class Response>
   void respond(RequestContext& request, const Response& response);
   void reserve(RequestContext& request);
+  void dispatch(const RequestPtr& request);
+  // A produce that went to the I/O threads has finished on this connection.
+  void write_done(net::Connection& connection);
 
   void handle_api_versions(const RequestPtr& request);
   void handle_api_versions_unsupported(const RequestPtr& request);

@@ -134,6 +134,7 @@ void Broker::handle_produce(const RequestPtr& request) {
   };
   if (by_thread.empty()) return finish(job);
   job->io_threads_pending = static_cast<int>(by_thread.size());
+  ++request->connection->writes_inflight;
   io::EventLoop& network_loop = request->connection->loop();
   for (auto& [thread, items] : by_thread) {
     io_threads_[static_cast<std::size_t>(thread)]->loop().post(
@@ -142,8 +143,10 @@ void Broker::handle_produce(const RequestPtr& request) {
             append_one(item);
             notify_fetch_waiters(*item.partition);
           }
-          network_loop.post([job, finish] {
-            if (--job->io_threads_pending == 0) finish(job);
+          network_loop.post([this, job, finish] {
+            if (--job->io_threads_pending > 0) return;
+            finish(job);
+            write_done(*job->request->connection);
           });
         });
   }

@@ -36,12 +36,13 @@ void Connection::close(const char* reason) {
   // last reference, after the kernel is done with our buffers.
   ::shutdown(fd_, SHUT_RDWR);
   pending_.clear();
+  deferred.clear();
   if (on_closed) on_closed(*this);
 }
 
 void Connection::arm_recv() {
   if (closed_ || recv_armed_) return;
-  if (pending_.size() >= limits_.requests_inflight_max) return;  // backpressure: resumes on flush
+  if (pending_.size() + deferred.size() >= limits_.requests_inflight_max) return;  // resumes on flush
   if (budget_.exhausted()) {
     // Global backpressure: nothing signals when other connections give bytes back, so look
     // again shortly.
@@ -191,6 +192,15 @@ void Connection::flush() {
       return;
     }
     pending_.pop_front();
+  }
+  maybe_resume_reading();
+}
+
+void Connection::run_deferred() {
+  while (!closed_ && !deferred.empty() && (deferred.front().is_write || writes_inflight == 0)) {
+    auto next = std::move(deferred.front());
+    deferred.pop_front();
+    next.run();
   }
   maybe_resume_reading();
 }

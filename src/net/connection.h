@@ -61,6 +61,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Called by the owning network thread when it drops the connection from its table.
   std::function<void(Connection&)> on_closed;
 
+  // For the handler: requests it holds back until earlier writes on this connection finish, so a
+  // client reads its own writes in request order (as Kafka's one-request-at-a-time gives). They
+  // count against requests_inflight_max; closing drops them.
+  struct Deferred {
+    bool is_write = false;
+    std::function<void()> run;
+  };
+  std::uint32_t writes_inflight = 0;
+  std::deque<Deferred> deferred;
+  // Runs deferred requests in order while they may go: a write may always go, anything else only
+  // when no write is in flight.
+  void run_deferred();
+
  private:
   struct Pending {
     std::uint64_t slot;

@@ -20,7 +20,7 @@ import kproto
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SLUICE_BIN = os.environ.get("SLUICE_BIN") or os.path.join(REPO, "build", "src", "server", "sluice")
+SLUICE_BIN = os.path.abspath(os.environ.get("SLUICE_BIN") or os.path.join(REPO, "build", "src", "server", "sluice"))
 KCAT = shutil.which("kcat") or "/usr/bin/kcat"
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 

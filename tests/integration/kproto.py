@@ -53,7 +53,11 @@ TOPIC_ALREADY_EXISTS = 36
 INVALID_PARTITIONS = 37
 INVALID_REPLICATION_FACTOR = 38
 INVALID_REQUEST = 42
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+DUPLICATE_SEQUENCE_NUMBER = 46
+INVALID_PRODUCER_EPOCH = 47
 UNSUPPORTED_FOR_MESSAGE_FORMAT = 43
+UNSUPPORTED_COMPRESSION_TYPE = 76
 INVALID_RECORD = 87
 
 # API keys.
@@ -64,6 +68,7 @@ METADATA = 3
 FIND_COORDINATOR = 10
 API_VERSIONS = 18
 CREATE_TOPICS = 19
+INIT_PRODUCER_ID = 22
 
 # ---------------------------------------------------------------------------------------------
 # Primitive writer and reader.
@@ -532,7 +537,22 @@ CREATE_TOPICS_RESP = Message("CreateTopicsResponse", 5, [
     ]),
 ])
 
+# InitProducerId (key 22).
+INIT_PRODUCER_ID_REQ = Message("InitProducerIdRequest", 2, [
+    F("transactional_id", "string", "0+", "0+"),
+    F("transaction_timeout_ms", "int32", default=60000),
+    F("producer_id", "int64", "3+", default=-1),
+    F("producer_epoch", "int16", "3+", default=-1),
+])
+INIT_PRODUCER_ID_RESP = Message("InitProducerIdResponse", 2, [
+    F("throttle_time_ms", "int32"),
+    F("error_code", "int16"),
+    F("producer_id", "int64"),
+    F("producer_epoch", "int16"),
+])
+
 SCHEMAS = {
+    INIT_PRODUCER_ID: (INIT_PRODUCER_ID_REQ, INIT_PRODUCER_ID_RESP, range(0, 5)),
     PRODUCE: (PRODUCE_REQ, PRODUCE_RESP, range(0, 10)),
     FETCH: (FETCH_REQ, FETCH_RESP, range(0, 13)),
     LIST_OFFSETS: (LIST_OFFSETS_REQ, LIST_OFFSETS_RESP, range(0, 7)),
@@ -989,6 +1009,10 @@ class Client:
         (t,) = resp["responses"]
         (p,) = t["partitions"]
         return p
+
+    def init_producer_id(self, version=None):
+        v = self.pick(INIT_PRODUCER_ID) if version is None else version
+        return self.call(INIT_PRODUCER_ID, v, {"transactional_id": None})
 
     def list_offsets(self, topic, partition, timestamp, version=None):
         v = self.pick(LIST_OFFSETS, 1, 5) if version is None else version

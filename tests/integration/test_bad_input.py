@@ -129,6 +129,21 @@ def test_truncated_and_malformed_batches():
 
 
 @harness.timeout(60)
+def test_zstd_before_produce_v7_is_unsupported_compression():
+    """Kafka accepts zstd batches only from Produce v7 (KIP-110)."""
+    with broker() as b:
+        b.create_topic(TOPIC, 1)
+        with b.client() as c:
+            zstd = small_batch(codec=kproto.CODEC_ZSTD)
+            for v in (3, 6):
+                p = c.produce_one(TOPIC, 0, zstd, version=v)
+                assert p["error_code"] == kproto.UNSUPPORTED_COMPRESSION_TYPE, (v, p)
+            p = c.produce_one(TOPIC, 0, zstd, version=7)
+            assert p["error_code"] == 0, p
+        b.assert_alive("zstd over old Produce versions")
+
+
+@harness.timeout(60)
 def test_produce_v2_is_unsupported_version():
     with broker() as b:
         b.create_topic(TOPIC, 1)

@@ -107,14 +107,39 @@ def check_message(msg, record, topic):
         msg.offset(), msg.timestamp(), ts)
 
 
+def per_partition(delivered):
+    """{partition: [(offset, record index)]} in offset order."""
+    return {p: sorted((o, i) for (pp, o), i in delivered.items() if pp == p)
+            for p in range(PARTITIONS)}
+
+
+def check_offsets_for_times(consumer, topic, per_part, records):
+    """The offset for a timestamp is the first offset whose record timestamp is >= it (for
+    compressed batches too: Kafka looks inside the batch).  Returns a list of problems."""
+    problems = []
+    probes = [BASE_TS - 1, BASE_TS, BASE_TS + 10 * 100 + 5, BASE_TS + 10 * 333 + 1,
+              BASE_TS + 10 * 500]
+    for ts in probes:
+        # One call per probe: librdkafka keeps one entry per partition in a list.
+        (answer,) = consumer.offsets_for_times([TopicPartition(topic, 2, ts)], timeout=15)
+        want = next((o for o, i in per_part[2] if records[i][4] >= ts), -1)
+        if answer.error is not None or answer.offset != want:
+            problems.append("offsets_for_times(BASE_TS%+d) = %s, expected %d" % (
+                ts - BASE_TS, answer.error or answer.offset, want))
+    last_ts = records[per_part[2][-1][1]][4]
+    (after,) = consumer.offsets_for_times([TopicPartition(topic, 2, last_ts + 1)], timeout=15)
+    if after.offset not in (-1, len(per_part[2])):
+        problems.append("offsets_for_times after the last timestamp: %d" % after.offset)
+    return problems
+
+
 def roundtrip(codec):
     topic = "confluent-%s" % codec
     records = make_records(codec)
     with Broker({"num.partitions": PARTITIONS}, name="confluent-" + codec) as b:
         b.create_topic(topic, PARTITIONS)
         delivered = produce_all(b.bootstrap, topic, codec, records)
-        per_part = {p: sorted((o, i) for (pp, o), i in delivered.items() if pp == p)
-                    for p in range(PARTITIONS)}
+        per_part = per_partition(delivered)
         for p, items in per_part.items():
             offsets = [o for o, _ in items]
             assert offsets == list(range(len(items))), "partition %d offsets not 0..n-1" % p
@@ -141,20 +166,6 @@ def roundtrip(codec):
                 assert msg.offset() == offset
                 check_message(msg, records[index], topic)
 
-            # Offsets for times: the first offset whose timestamp is >= the one asked.
-            probes = [BASE_TS - 1, BASE_TS, BASE_TS + 10 * 100 + 5, BASE_TS + 10 * 500]
-            for ts in probes:
-                # One call per probe: librdkafka keeps one entry per partition in a list.
-                (answer,) = consumer.offsets_for_times([TopicPartition(topic, 2, ts)], timeout=15)
-                want = next((o for o, i in per_part[2] if records[i][4] >= ts), -1)
-                assert answer.error is None, answer.error
-                assert answer.offset == want, "offsets_for_times(%d) = %d, expected %d" % (
-                    ts, answer.offset, want)
-            last_ts = records[per_part[2][-1][1]][4]
-            (after,) = consumer.offsets_for_times([TopicPartition(topic, 2, last_ts + 1)], timeout=15)
-            assert after.offset in (-1, len(per_part[2])), \
-                "offsets_for_times after the last timestamp: %d" % after.offset
-
             # Watermarks.
             for p in range(PARTITIONS):
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
@@ -174,6 +185,25 @@ def _make(codec):
 
 for _codec in harness.CODECS:
     globals()["test_roundtrip_%s" % _codec] = _make(_codec)
+
+
+@harness.timeout(180)
+def test_offsets_for_times_every_codec():
+    """offsets_for_times (ListOffsets by timestamp) on topics written with each codec."""
+    problems = []
+    with Broker({"num.partitions": PARTITIONS}, name="confluent-times") as b:
+        consumer = new_consumer(b.bootstrap)
+        try:
+            for codec in harness.CODECS:
+                topic = "times-%s" % codec
+                records = make_records(codec)
+                b.create_topic(topic, PARTITIONS)
+                per_part = per_partition(produce_all(b.bootstrap, topic, codec, records))
+                problems += ["%s: %s" % (codec, p)
+                             for p in check_offsets_for_times(consumer, topic, per_part, records)]
+        finally:
+            consumer.close()
+    assert not problems, "; ".join(problems)
 
 
 @harness.timeout(120)

@@ -109,15 +109,64 @@ def roundtrip(codec):
                 assert begin[tps[p]] == 0, begin
                 assert end[tps[p]] == len(per_part[p]), end
 
-            probe = BASE_TS + 7 * 100 + 3
-            found = consumer.offsets_for_times({tps[1]: probe})
-            want = next(o for o, i in per_part[1] if records[i][4] >= probe)
-            assert found[tps[1]] is not None and found[tps[1]].offset == want, (found, want)
-            late = consumer.offsets_for_times({tps[1]: BASE_TS + 10 ** 9})
-            assert late[tps[1]] is None, "a timestamp after every record should give None: %r" % late
+            if codec == "none":
+                problems = check_offsets_for_times(consumer, tps[1], per_part[1], records)
+                assert not problems, "; ".join(problems)
         finally:
             consumer.close()
         b.assert_alive()
+
+
+def check_offsets_for_times(consumer, tp, items, records):
+    """The offset for a timestamp is the first offset whose record timestamp is >= it (inside
+    compressed batches too, as Kafka does).  Returns a list of problems."""
+    problems = []
+    for probe in (BASE_TS - 1, BASE_TS + 7 * 100 + 3, BASE_TS + 7 * 250 + 1):
+        found = consumer.offsets_for_times({tp: probe})[tp]
+        want = next(o for o, i in items if records[i][4] >= probe)
+        if found is None or found.offset != want:
+            problems.append("offsets_for_times(BASE_TS%+d) = %r, expected offset %d" % (
+                probe - BASE_TS, found, want))
+    late = consumer.offsets_for_times({tp: BASE_TS + 10 ** 9})[tp]
+    if late is not None:
+        problems.append("a timestamp after every record should give None: %r" % (late,))
+    return problems
+
+
+@harness.timeout(150)
+def test_offsets_for_times_compressed():
+    """offsets_for_times on topics written with each compression codec."""
+    problems = []
+    with Broker({"num.partitions": PARTITIONS}, name="kpy-times") as b:
+        consumer = KafkaConsumer(bootstrap_servers=b.bootstrap, group_id=None,
+                                 request_timeout_ms=20000, api_version_auto_timeout_ms=10000)
+        producers = []
+        try:
+            for codec in ("gzip", "snappy", "lz4", "zstd"):
+                topic = "kpy-times-%s" % codec
+                b.create_topic(topic, PARTITIONS)
+                records = make_records(codec)
+                producer = KafkaProducer(bootstrap_servers=b.bootstrap,
+                                         compression_type=CODEC_ARG[codec], linger_ms=20,
+                                         acks="all", request_timeout_ms=15000,
+                                         api_version_auto_timeout_ms=10000)
+                producers.append(producer)
+                futures = [producer.send(topic, value=v, key=k, partition=p, headers=h,
+                                         timestamp_ms=ts) for p, k, v, h, ts in records]
+                producer.flush(timeout=60)
+                items = []
+                for index, f in enumerate(futures):
+                    meta = f.get(timeout=30)
+                    if meta.partition == 1:
+                        items.append((meta.offset, index))
+                items.sort()
+                problems += ["%s: %s" % (codec, p) for p in check_offsets_for_times(
+                    consumer, TopicPartition(topic, 1), items, records)]
+        finally:
+            for producer in producers:
+                producer.close(timeout=10)
+            consumer.close()
+    assert not problems, "; ".join(problems)
 
 
 def drain(consumer, expected, rounds=120):
