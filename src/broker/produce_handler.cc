@@ -51,15 +51,44 @@ void append_one(AppendItem& item) {
   item.out->log_start_offset = appended.value().log_start_offset;
 }
 
+// The checks Kafka makes before an append, for one partition. Returns none and sets *partition
+// when the batch may be appended; otherwise the error for this partition.
+ErrorCode check_partition(const protocol::ProduceRequest& body, std::int16_t version, const Topic* topic,
+                          const protocol::ProduceRequest::Partition& data, std::shared_ptr<Partition>* partition,
+                          std::string* message) {
+  if (version < protocol::ProduceRequest::version_served_min) return ErrorCode::unsupported_version;
+  if (body.acks != 0 && body.acks != 1 && body.acks != -1) return ErrorCode::invalid_required_acks;
+  if (body.transactional_id.has_value()) {
+    *message = "transactions are not supported yet";
+    return ErrorCode::transactional_id_authorization_failed;
+  }
+  if (topic == nullptr || data.index < 0 || static_cast<std::size_t>(data.index) >= topic->partitions.size())
+    return ErrorCode::unknown_topic_or_partition;
+  *partition = topic->partitions[static_cast<std::size_t>(data.index)];
+  if (data.records.is_null) {
+    *message = "null records";
+    return ErrorCode::invalid_record;
+  }
+  BatchesInfo info;
+  ErrorCode error = validate_record_batches(data.records.bytes, BatchLimits{(*partition)->settings.message_bytes_max}, &info);
+  if (error != ErrorCode::none) return error;
+  // zstd arrived with Produce v7 (KIP-110); codecs past zstd do not exist.
+  if (info.compression == static_cast<int>(Compression::zstd) && version < 7) return ErrorCode::unsupported_compression_type;
+  if (info.compression > static_cast<int>(Compression::zstd)) return ErrorCode::unsupported_compression_type;
+  if (info.header.is_transactional() || info.header.is_control()) {
+    *message = "transactional batches are not supported yet";
+    return ErrorCode::invalid_record;
+  }
+  return ErrorCode::none;
+}
+
 }  // namespace
 
 void Broker::handle_produce(const RequestPtr& request) {
   auto job = std::make_shared<ProduceJob>();
   job->request = request;
   if (!decode_body(*request, job->body)) return;
-  const std::int16_t version = request->header.api_version;
-  const std::int16_t acks = job->body.acks;
-  if (acks != 0) reserve(*request);
+  if (job->body.acks != 0) reserve(*request);
   // Validate every partition and build the response skeleton; pointers into it stay valid
   // because nothing is added to it afterwards.
   auto& response = job->response;
@@ -74,53 +103,16 @@ void Broker::handle_produce(const RequestPtr& request) {
       auto& data = topic_data.partitions[i];
       auto& out = topic_out.partitions[i];
       out.index = data.index;
-      if (version < protocol::ProduceRequest::version_served_min) {
-        set_error(out, ErrorCode::unsupported_version);
-        continue;
-      }
-      if (acks != 0 && acks != 1 && acks != -1) {
-        set_error(out, ErrorCode::invalid_required_acks);
-        continue;
-      }
-      if (job->body.transactional_id.has_value()) {
-        set_error(out, ErrorCode::transactional_id_authorization_failed, "transactions are not supported yet");
-        continue;
-      }
-      if (!topic || data.index < 0 || static_cast<std::size_t>(data.index) >= topic->partitions.size()) {
-        set_error(out, ErrorCode::unknown_topic_or_partition);
-        continue;
-      }
-      auto& partition = topic->partitions[static_cast<std::size_t>(data.index)];
-      if (data.records.is_null) {
-        set_error(out, ErrorCode::invalid_record, "null records");
-        continue;
-      }
-      BatchesInfo info;
-      ErrorCode error = validate_record_batches(
-          data.records.bytes, BatchLimits{partition->settings.message_bytes_max}, &info);
+      std::shared_ptr<Partition> partition;
+      std::string message;
+      ErrorCode error = check_partition(job->body, request->header.api_version, topic.get(), data, &partition, &message);
       if (error != ErrorCode::none) {
-        set_error(out, error);
-        continue;
-      }
-      if (info.compression == static_cast<int>(Compression::zstd) && version < 7) {
-        set_error(out, ErrorCode::unsupported_compression_type);
-        continue;
-      }
-      if (info.compression > static_cast<int>(Compression::zstd)) {
-        set_error(out, ErrorCode::unsupported_compression_type);
-        continue;
-      }
-      if (info.header.is_transactional() || info.header.is_control()) {
-        set_error(out, ErrorCode::invalid_record, "transactional batches are not supported yet");
+        set_error(out, error, std::move(message));
         continue;
       }
       by_thread[partition->io_thread].push_back(AppendItem{partition, data.records.bytes, &out});
     }
   }
-  for (const auto& topic_out : response.topics)
-    for (const auto& out : topic_out.partitions)
-      if (out.error_code != 0) job->any_error = true;
-
   auto finish = [this](const std::shared_ptr<ProduceJob>& done) {
     for (const auto& topic_out : done->response.topics)
       for (const auto& out : topic_out.partitions)
