@@ -69,6 +69,22 @@ io_uring_sqe* EventLoop::sqe(Completion* completion) {
   return entry;
 }
 
+void EventLoop::submit_recv(Completion* completion, int fd, void* buffer, std::size_t bytes) {
+  io_uring_prep_recv(sqe(completion), fd, buffer, bytes, 0);
+}
+
+void EventLoop::submit_read(Completion* completion, int fd, void* buffer, std::size_t bytes, std::uint64_t offset) {
+  io_uring_prep_read(sqe(completion), fd, buffer, static_cast<unsigned>(bytes), offset);
+}
+
+void EventLoop::submit_poll(Completion* completion, int fd, unsigned events) {
+  io_uring_prep_poll_add(sqe(completion), fd, events);
+}
+
+void EventLoop::submit_multishot_accept(Completion* completion, int listen_fd, int flags) {
+  io_uring_prep_multishot_accept(sqe(completion), listen_fd, nullptr, nullptr, flags);
+}
+
 void EventLoop::post(Task task) {
   {
     std::lock_guard lock(posted_mutex_);

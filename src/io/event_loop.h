@@ -21,6 +21,9 @@
 
 namespace sluice::io {
 
+// Whether more completions will follow for a multishot operation.
+inline bool completion_has_more(std::uint32_t flags) { return (flags & IORING_CQE_F_MORE) != 0; }
+
 // Receives the completions of one submitted operation (several, for multishot operations: the
 // kernel sets IORING_CQE_F_MORE while more will come).
 class Completion {
@@ -53,9 +56,13 @@ class EventLoop {
   // Any thread: queues `task` to run on this loop's thread.
   void post(Task task);
 
-  // Returns an sqe, submitting queued ones first if the ring is full. Never null.
-  io_uring_sqe* sqe(Completion* completion);
-  io_uring* ring() { return &ring_; }
+  // Operations. Each completes through `completion` (with the result the syscall would return,
+  // or -errno). The buffers must stay valid until then. Loop thread only.
+  void submit_recv(Completion* completion, int fd, void* buffer, std::size_t bytes);
+  void submit_read(Completion* completion, int fd, void* buffer, std::size_t bytes, std::uint64_t offset);
+  void submit_poll(Completion* completion, int fd, unsigned events);
+  // Completes once per accepted connection (IORING_CQE_F_MORE set while it stays armed).
+  void submit_multishot_accept(Completion* completion, int listen_fd, int flags);
 
   // Runs `task` once at least `delay_ms` from now. Loop thread only.
   TimerId add_timer(std::int64_t delay_ms, Task task);
@@ -74,6 +81,8 @@ class EventLoop {
    private:
     EventLoop& loop_;
   };
+  // Returns an sqe, submitting queued ones first if the ring is full. Never null.
+  io_uring_sqe* sqe(Completion* completion);
   void run_posted();
   void run_timers();
   std::int64_t next_timer_delay_ms() const;

@@ -59,8 +59,7 @@ void Connection::arm_recv() {
     return;
   }
   if (read_buffer_.size() - read_bytes_ < kReadChunkBytes) read_buffer_.resize(read_bytes_ + kReadChunkBytes);
-  io_uring_sqe* entry = loop_.sqe(&recv_op_);
-  io_uring_prep_recv(entry, fd_, read_buffer_.data() + read_bytes_, read_buffer_.size() - read_bytes_, 0);
+  loop_.submit_recv(&recv_op_, fd_, read_buffer_.data() + read_bytes_, read_buffer_.size() - read_bytes_);
   recv_armed_ = true;
   recv_op_.hold = shared_from_this();
 }
@@ -184,8 +183,7 @@ void Connection::flush() {
     if (state < 0) return close("send failed");
     if (state == 0) {
       if (!poll_armed_) {
-        io_uring_sqe* entry = loop_.sqe(&poll_op_);
-        io_uring_prep_poll_add(entry, fd_, POLLOUT);
+        loop_.submit_poll(&poll_op_, fd_, POLLOUT);
         poll_armed_ = true;
         poll_op_.hold = shared_from_this();
       }

@@ -94,8 +94,7 @@ void NetworkThread::stop_and_join() {
 }
 
 void NetworkThread::arm_accept() {
-  io_uring_sqe* entry = loop_.sqe(&accept_op_);
-  io_uring_prep_multishot_accept(entry, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  loop_.submit_multishot_accept(&accept_op_, listen_fd_, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
 void NetworkThread::AcceptOp::complete(int result, std::uint32_t flags) {
@@ -104,7 +103,7 @@ void NetworkThread::AcceptOp::complete(int result, std::uint32_t flags) {
   } else if (result != -EINTR && result != -EAGAIN && result != -ECONNABORTED) {
     LOG_WARN("accept_failed", "errno=%d", -result);
   }
-  if ((flags & IORING_CQE_F_MORE) == 0) thread.arm_accept();  // multishot ended: re-arm
+  if (!io::completion_has_more(flags)) thread.arm_accept();  // multishot ended: re-arm
 }
 
 void NetworkThread::on_accept(int fd) {

@@ -97,8 +97,7 @@ TEST(EventLoop, CompletionsReachTheirTarget) {
   char buffer[16] = {};
   ReadCompletion completion;
   thread.loop().post([&] {
-    io_uring_sqe* sqe = thread.loop().sqe(&completion);
-    io_uring_prep_read(sqe, fds[0], buffer, sizeof buffer, 0);
+    thread.loop().submit_read(&completion, fds[0], buffer, sizeof buffer, 0);
   });
   usleep(10000);
   EXPECT_FALSE(completion.done.load());
