@@ -27,6 +27,8 @@ enum class ApiKey : std::int16_t {
   init_producer_id = 22,
   offset_for_leader_epoch = 23,
   describe_configs = 32,
+  delete_groups = 42,
+  offset_delete = 47,
   describe_cluster = 60,
 };
 

@@ -3,6 +3,7 @@
 #include "base/assert.h"
 #include "base/crc32c.h"
 #include "base/endian.h"
+#include "protocol/compression.h"
 
 namespace sluice {
 namespace {
@@ -147,26 +148,75 @@ bool read_varint(std::span<const std::byte> bytes, std::size_t* pos, std::int32_
   return false;  // more than 5 bytes
 }
 
-std::optional<std::pair<std::int64_t, std::int64_t>> find_record_at_or_after(
-    std::span<const std::byte> batch, std::int64_t ts) {
+Result<std::span<const std::byte>> batch_record_area(std::span<const std::byte> batch, std::vector<std::byte>* storage,
+                                                     std::size_t output_bytes_max) {
   SLUICE_ASSERT(batch.size() >= record_batch_header_bytes, "bytes=%zu", batch.size());
-  RecordBatchHeader h = parse_record_batch_header(batch.data());
-  if (h.timestamp_type() == timestamp_type_log_append_time) {
-    // Every record of a LogAppendTime batch carries the batch's max timestamp.
-    if (h.max_timestamp >= ts) return std::make_pair(h.base_offset, h.max_timestamp);
-    return std::nullopt;
-  }
-  if (h.compression() != 0) {
-    if (h.max_timestamp >= ts) return std::make_pair(h.base_offset, h.max_timestamp);
-    return std::nullopt;
-  }
-  std::optional<std::pair<std::int64_t, std::int64_t>> found;
-  bool ok = walk_uncompressed_records(batch, [&](std::int32_t offset_delta, std::int64_t timestamp_delta) {
-    std::int64_t timestamp = h.base_timestamp + timestamp_delta;
-    if (!found && timestamp >= ts) found = std::make_pair(h.base_offset + offset_delta, timestamp);
+  const int codec = static_cast<int>(load_be16(batch.data() + f::attributes) & 7);
+  auto payload = batch.subspan(record_batch_header_bytes);
+  if (codec == 0) return payload;
+  auto decompressed = decompress_records(codec, payload, output_bytes_max);
+  if (!decompressed.is_ok()) return decompressed.status();
+  *storage = std::move(decompressed).value();
+  return std::span<const std::byte>(*storage);
+}
+
+RecordSearch find_record_at_or_after(const RecordBatchHeader& header, std::span<const std::byte> records,
+                                     std::int64_t ts, RecordOffsetTimestamp* out) {
+  SLUICE_ASSERT(out != nullptr);
+  const bool log_append_time = header.timestamp_type() == timestamp_type_log_append_time;
+  bool found = false;
+  bool ok = walk_records(records, header.record_count, [&](std::int32_t offset_delta, std::int64_t timestamp_delta) {
+    std::int64_t timestamp = log_append_time ? header.max_timestamp : header.base_timestamp + timestamp_delta;
+    if (found || timestamp < ts) return;
+    *out = {header.base_offset + offset_delta, timestamp};
+    found = true;
   });
-  if (!ok) return std::nullopt;
-  return found;
+  if (!ok) return RecordSearch::malformed;
+  return found ? RecordSearch::found : RecordSearch::not_found;
+}
+
+RecordSearch find_max_timestamp_record(const RecordBatchHeader& header, std::span<const std::byte> records,
+                                       RecordOffsetTimestamp* out) {
+  SLUICE_ASSERT(out != nullptr);
+  const bool log_append_time = header.timestamp_type() == timestamp_type_log_append_time;
+  bool found = false;
+  bool ok = walk_records(records, header.record_count, [&](std::int32_t offset_delta, std::int64_t timestamp_delta) {
+    std::int64_t timestamp = log_append_time ? header.max_timestamp : header.base_timestamp + timestamp_delta;
+    if (found || timestamp != header.max_timestamp) return;
+    *out = {header.base_offset + offset_delta, timestamp};
+    found = true;
+  });
+  if (!ok) return RecordSearch::malformed;
+  return found ? RecordSearch::found : RecordSearch::not_found;
+}
+
+std::optional<RecordOffsetTimestamp> find_record_at_or_after(std::span<const std::byte> batch, std::int64_t ts) {
+  SLUICE_ASSERT(batch.size() >= record_batch_header_bytes, "bytes=%zu", batch.size());
+  const RecordBatchHeader header = parse_record_batch_header(batch.data());
+  std::vector<std::byte> storage;
+  auto records = batch_record_area(batch, &storage, decompressed_records_bytes_max);
+  RecordOffsetTimestamp found;
+  RecordSearch search = RecordSearch::malformed;
+  if (records.is_ok()) search = find_record_at_or_after(header, records.value(), ts, &found);
+  if (search == RecordSearch::found) return found;
+  if (search == RecordSearch::not_found) return std::nullopt;
+  // Unreadable records: batch granularity.
+  if (header.max_timestamp >= ts) return RecordOffsetTimestamp{header.base_offset, header.max_timestamp};
+  return std::nullopt;
+}
+
+RecordOffsetTimestamp find_max_timestamp_record(std::span<const std::byte> batch) {
+  SLUICE_ASSERT(batch.size() >= record_batch_header_bytes, "bytes=%zu", batch.size());
+  const RecordBatchHeader header = parse_record_batch_header(batch.data());
+  std::vector<std::byte> storage;
+  auto records = batch_record_area(batch, &storage, decompressed_records_bytes_max);
+  RecordOffsetTimestamp found;
+  RecordSearch search = RecordSearch::malformed;
+  if (records.is_ok()) search = find_max_timestamp_record(header, records.value(), &found);
+  if (search == RecordSearch::found) return found;
+  // No record carries the header's max timestamp, or the records are unreadable: the batch's last
+  // offset, as Kafka before 3.8 answered.
+  return RecordOffsetTimestamp{header.last_offset(), header.max_timestamp};
 }
 
 }  // namespace sluice

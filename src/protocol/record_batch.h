@@ -1,6 +1,7 @@
 // Kafka RecordBatch v2 (magic 2): a view of the 61-byte header, the checks the broker runs on a
 // produced batch, and the few in-place edits a Kafka broker makes to a batch before writing it.
-// Records are never decompressed here. Pure functions; any thread may call.
+// Records are decompressed only for the ListOffsets lookups at the end (find_record_at_or_after,
+// find_max_timestamp_record); never on the produce path. Pure functions; any thread may call.
 //
 // Layout (big-endian), offsets in bytes:
 //   0 baseOffset i64 | 8 batchLength i32 | 12 partitionLeaderEpoch i32 | 16 magic i8 | 17 crc u32 |
@@ -14,8 +15,11 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "base/error_code.h"
+#include "base/status.h"
 
 namespace sluice {
 
@@ -108,43 +112,82 @@ void set_log_append_time(std::byte* batch, std::size_t bytes, std::int64_t now_m
 // `available`, magic 2, CRC. On none, *batch_bytes is the batch's total size.
 ErrorCode check_batch_on_disk(const std::byte* p, std::size_t available, std::size_t* batch_bytes);
 
-// Walks the record headers of an uncompressed batch (no copy, no decompression). Calls
-// visit(offset_delta, timestamp_delta) for each record; returns false if the records do not parse
-// or do not end exactly at the batch end. Requires: batch is a whole batch.
+// Walks the record headers of a record area: record_count records back to back, in the record
+// encoding of v2 (the bytes after the 61-byte header of an uncompressed batch, or the decompressed
+// payload of a compressed one). No copy. Calls visit(offset_delta, timestamp_delta) for each
+// record; returns false if the records do not parse or do not end exactly at the area's end
+// (Kafka rejects bytes left after the last record too). Requires: record_count >= 0.
+template <class Visit>
+bool walk_records(std::span<const std::byte> records, std::int32_t record_count, Visit&& visit);
+
+// walk_records over the record area of a whole uncompressed batch (its count from the header).
+// Requires: batch is a whole batch (>= 61 bytes).
 template <class Visit>
 bool walk_uncompressed_records(std::span<const std::byte> batch, Visit&& visit);
 
-// The first record of an uncompressed batch whose timestamp >= ts: {offset, timestamp}.
-std::optional<std::pair<std::int64_t, std::int64_t>> find_record_at_or_after(
-    std::span<const std::byte> batch, std::int64_t ts);
+// {offset, timestamp} of one record, as ListOffsets answers.
+using RecordOffsetTimestamp = std::pair<std::int64_t, std::int64_t>;
+
+enum class RecordSearch { found, not_found, malformed };
+
+// The record area of a whole batch: a view of the bytes after the header when uncompressed, or
+// the payload decompressed into *storage (at most output_bytes_max bytes). Fails when the payload
+// does not decompress within the bound. Requires: batch is a whole batch (>= 61 bytes).
+Result<std::span<const std::byte>> batch_record_area(std::span<const std::byte> batch, std::vector<std::byte>* storage,
+                                                     std::size_t output_bytes_max);
+
+// Kafka's lookups inside one batch, given its header and its record area (batch_record_area):
+// - at or after: the first record (in batch order) whose timestamp >= ts;
+// - max timestamp: the first record whose timestamp == header.max_timestamp (Kafka 3.8's
+//   RecordBatch.offsetOfMaxTimestamp).
+// Records of a LogAppendTime batch all carry the batch's max timestamp, so the first record
+// answers both. On found, *out holds the record's {offset, timestamp}.
+RecordSearch find_record_at_or_after(const RecordBatchHeader& header, std::span<const std::byte> records,
+                                     std::int64_t ts, RecordOffsetTimestamp* out);
+RecordSearch find_max_timestamp_record(const RecordBatchHeader& header, std::span<const std::byte> records,
+                                       RecordOffsetTimestamp* out);
+
+// The same over a whole batch, decompressing it if needed (bounded by
+// decompressed_records_bytes_max). A batch whose records cannot be read (corrupt payload, over the
+// bound) is answered at batch granularity, as before records were looked into: {base offset, max
+// timestamp} if max timestamp >= ts; {last offset, max timestamp} for the max.
+// Requires: batch is a whole batch (>= 61 bytes).
+std::optional<RecordOffsetTimestamp> find_record_at_or_after(std::span<const std::byte> batch, std::int64_t ts);
+RecordOffsetTimestamp find_max_timestamp_record(std::span<const std::byte> batch);
 
 // Kafka's zig-zag varints. Return false on truncation or overlong encodings.
 bool read_varint(std::span<const std::byte> bytes, std::size_t* pos, std::int32_t* value);
 bool read_varlong(std::span<const std::byte> bytes, std::size_t* pos, std::int64_t* value);
 
 template <class Visit>
-bool walk_uncompressed_records(std::span<const std::byte> batch, Visit&& visit) {
-  std::size_t pos = record_batch_header_bytes;
-  std::int32_t count = static_cast<std::int32_t>(
-      (std::uint32_t{static_cast<std::uint8_t>(batch[57])} << 24) |
-      (std::uint32_t{static_cast<std::uint8_t>(batch[58])} << 16) |
-      (std::uint32_t{static_cast<std::uint8_t>(batch[59])} << 8) |
-      std::uint32_t{static_cast<std::uint8_t>(batch[60])});
-  for (std::int32_t i = 0; i < count; ++i) {
+bool walk_records(std::span<const std::byte> records, std::int32_t record_count, Visit&& visit) {
+  std::size_t pos = 0;
+  for (std::int32_t i = 0; i < record_count; ++i) {
     std::int32_t length = 0;
-    if (!read_varint(batch, &pos, &length) || length < 1) return false;
+    if (!read_varint(records, &pos, &length) || length < 1) return false;
+    if (static_cast<std::size_t>(length) > records.size() - pos) return false;
     std::size_t end = pos + static_cast<std::size_t>(length);
-    if (end > batch.size()) return false;
     std::size_t field = pos + 1;  // skip the record attributes byte
     std::int64_t timestamp_delta = 0;
     std::int32_t offset_delta = 0;
-    auto record = batch.first(end);
+    auto record = records.first(end);
     if (!read_varlong(record, &field, &timestamp_delta)) return false;
     if (!read_varint(record, &field, &offset_delta)) return false;
     visit(offset_delta, timestamp_delta);
     pos = end;
   }
-  return pos == batch.size();
+  return pos == records.size();
+}
+
+template <class Visit>
+bool walk_uncompressed_records(std::span<const std::byte> batch, Visit&& visit) {
+  std::int32_t count = static_cast<std::int32_t>(
+      (std::uint32_t{static_cast<std::uint8_t>(batch[57])} << 24) |
+      (std::uint32_t{static_cast<std::uint8_t>(batch[58])} << 16) |
+      (std::uint32_t{static_cast<std::uint8_t>(batch[59])} << 8) |
+      std::uint32_t{static_cast<std::uint8_t>(batch[60])});
+  if (count < 0) return false;
+  return walk_records(batch.subspan(record_batch_header_bytes), count, visit);
 }
 
 }  // namespace sluice

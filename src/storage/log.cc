@@ -38,6 +38,21 @@ std::optional<std::size_t> floor_segment(const SegmentList& list, std::int64_t o
   return static_cast<std::size_t>(it - list.segments.begin() - 1);
 }
 
+// The whole batch at `position` of a segment (header already scanned); nullopt on a read error.
+std::optional<std::vector<std::byte>> read_batch(const Segment& segment, const RecordBatchHeader& header,
+                                                 std::uint64_t position) {
+  SLUICE_ASSERT(header.batch_bytes() >= static_cast<std::int64_t>(record_batch_header_bytes), "batch_length=%d",
+                header.batch_length);
+  std::vector<std::byte> batch(static_cast<std::size_t>(header.batch_bytes()));
+  auto got = pread_full(segment.file()->fd(), batch.data(), batch.size(), position);
+  if (!got.is_ok()) {
+    LOG_ERROR("storage.read_failed", "path=%s %s", segment.file()->path().c_str(), got.status().to_string().c_str());
+    return std::nullopt;
+  }
+  if (got.value() != batch.size()) return std::nullopt;
+  return batch;
+}
+
 }  // namespace
 
 Log::Log(std::filesystem::path dir, const LogConfig& config) : dir_(std::move(dir)), config_(config) {}
@@ -299,6 +314,10 @@ ReadResult Log::read(std::int64_t offset, std::uint32_t max_bytes, bool min_one_
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> Log::offset_for_timestamp(std::int64_t ts) const {
+  // Kafka's LogSegment.findOffsetByTimestamp: the time index and the batch headers find the first
+  // batch whose max timestamp >= ts; only that batch is read (and decompressed) to find the record.
+  // Its max timestamp promises such a record, but a batch whose records disagree with its header
+  // is passed over for the next candidate.
   const std::int64_t hwm = high_watermark();
   auto snapshot = segments();
   for (const auto& segment : snapshot->segments) {
@@ -314,24 +333,43 @@ std::optional<std::pair<std::int64_t, std::int64_t>> Log::offset_for_timestamp(s
       if (!more.is_ok() || !more.value()) break;
       if (header.last_offset() >= hwm) return std::nullopt;
       if (header.max_timestamp < ts) continue;
-      std::vector<std::byte> batch(static_cast<std::size_t>(header.batch_bytes()));
-      auto got = pread_full(segment->file()->fd(), batch.data(), batch.size(), position);
-      if (!got.is_ok() || got.value() != batch.size()) return std::nullopt;
-      if (auto found = find_record_at_or_after(batch, ts)) return found;
+      auto batch = read_batch(*segment, header, position);
+      if (!batch) return std::nullopt;
+      if (auto found = find_record_at_or_after(*batch, ts)) return found;
     }
   }
   return std::nullopt;
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> Log::max_timestamp_offset() const {
+  // Kafka 3.8's fetchOffsetByTimestamp(MAX_TIMESTAMP): the first segment with the largest max
+  // timestamp; in it, the batch that set it (the segment remembers its last offset); in that batch,
+  // the first record carrying it.
   auto snapshot = segments();
-  std::optional<TimestampOffset> best;
+  std::shared_ptr<Segment> best_segment;
+  TimestampOffset best{-1, 0};
   for (const auto& segment : snapshot->segments) {
     TimestampOffset max = segment->max_timestamp();
-    if (max.timestamp >= 0 && (!best || max.timestamp > best->timestamp)) best = max;
+    if (max.timestamp >= 0 && (!best_segment || max.timestamp > best.timestamp)) {
+      best = max;
+      best_segment = segment;
+    }
   }
-  if (!best) return std::nullopt;
-  return std::make_pair(best->offset, best->timestamp);
+  if (!best_segment) return std::nullopt;
+  const std::pair<std::int64_t, std::int64_t> batch_answer{best.offset, best.timestamp};
+  OffsetPosition start = best_segment->offset_index().lookup(best.offset);
+  BatchHeaderScanner scanner(best_segment->file()->fd(), start.position, best_segment->committed_bytes());
+  RecordBatchHeader header;
+  std::uint64_t position = 0;
+  for (;;) {
+    auto more = scanner.next(&header, &position);
+    if (!more.is_ok() || !more.value()) return batch_answer;
+    if (header.last_offset() >= best.offset) break;
+  }
+  if (header.max_timestamp != best.timestamp) return batch_answer;
+  auto batch = read_batch(*best_segment, header, position);
+  if (!batch) return batch_answer;
+  return find_max_timestamp_record(*batch);
 }
 
 Status Log::flush() {

@@ -96,10 +96,14 @@ class Log {
   // > log end -> offset_out_of_range.
   ReadResult read(std::int64_t offset, std::uint32_t max_bytes, bool min_one_batch) const;
 
-  // Any thread. ListOffsets by timestamp: the first record (batch granularity for compressed
-  // batches: its base offset and max timestamp) with timestamp >= ts, below the high watermark.
+  // Any thread. ListOffsets by timestamp: {offset, timestamp} of the first record with timestamp
+  // >= ts, below the high watermark. Reads (and decompresses, if compressed) only the candidate
+  // batch found through the time index; a batch whose records cannot be read is answered at batch
+  // granularity (its base offset and max timestamp).
   std::optional<std::pair<std::int64_t, std::int64_t>> offset_for_timestamp(std::int64_t ts) const;
-  // Any thread. ListOffsets -3: {last offset of the batch with the largest max timestamp, it}.
+  // Any thread. ListOffsets -3 (Kafka 3.8+): {offset, timestamp} of the first record carrying the
+  // largest timestamp, in the first batch with the largest max timestamp (that batch's last offset
+  // if its records cannot be read).
   std::optional<std::pair<std::int64_t, std::int64_t>> max_timestamp_offset() const;
 
   std::int64_t log_start_offset() const { return log_start_offset_.load(std::memory_order_acquire); }

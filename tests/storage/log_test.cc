@@ -13,6 +13,7 @@
 
 #include "base/endian.h"
 #include "batch_builder.h"
+#include "compressors.h"
 #include "protocol/record_batch.h"
 #include "storage/log_dir.h"
 #include "storage/segment.h"
@@ -39,6 +40,14 @@ std::vector<std::byte> append(Log& log, const BatchSpec& spec, std::int32_t epoc
   EXPECT_TRUE(info.is_ok());
   log.set_high_watermark(log.log_end_offset());
   return batch;
+}
+
+// Appends prebuilt batch bytes (e.g. really compressed) and advances the high watermark.
+void append_bytes(Log& log, std::vector<std::byte> batch) {
+  ASSERT_EQ(validate_record_batches(batch, BatchLimits{1 << 30}, nullptr), ErrorCode::none);
+  auto info = log.append(batch, 0, 0);
+  ASSERT_TRUE(info.is_ok());
+  log.set_high_watermark(log.log_end_offset());
 }
 
 std::string bytes_of(const FileRange& range) {
@@ -222,7 +231,7 @@ TEST(Log, OffsetForTimestampAndMaxTimestamp) {
   found = log->offset_for_timestamp(3031);
   EXPECT_EQ(found->first, 16);
   EXPECT_EQ(found->second, 4000);
-  found = log->offset_for_timestamp(7005);  // compressed: batch granularity
+  found = log->offset_for_timestamp(7005);  // an opaque "gzip" payload: batch granularity
   EXPECT_EQ(found->first, 28);
   EXPECT_EQ(found->second, 7030);
   found = log->offset_for_timestamp(-5);
@@ -237,6 +246,75 @@ TEST(Log, OffsetForTimestampAndMaxTimestamp) {
   log = open_log(dir.path(), config, 0, true);
   EXPECT_EQ(log->offset_for_timestamp(3015)->first, 14);
   EXPECT_EQ(log->max_timestamp_offset()->first, 47);
+}
+
+using TimestampAnswer = std::optional<std::pair<std::int64_t, std::int64_t>>;
+
+TimestampAnswer answer(std::int64_t offset, std::int64_t timestamp) { return std::make_pair(offset, timestamp); }
+
+TEST(Log, OffsetForTimestampFindsTheRecordInsideCompressedBatches) {
+  // For each codec, a log of uncompressed and really compressed batches over several segments:
+  // ListOffsets by timestamp must name the exact record (Kafka decompresses the candidate batch),
+  // and -3 the first record carrying the largest timestamp; again after a clean reopen.
+  constexpr std::int64_t T = 1'700'000'000'000;
+  for (int codec : {1, 2, 3, 4}) {
+    SCOPED_TRACE("codec=" + std::to_string(codec));
+    test::TempDir dir;
+    LogConfig config;
+    config.index_interval_bytes = 60;
+    config.segment_bytes = 400;
+    auto log = open_log(dir.path(), config);
+    std::vector<std::int64_t> steps;
+    for (int i = 0; i < 15; ++i) steps.push_back(10 * i);
+    append_bytes(*log, test::build_compressed_batch(0, T, steps, 30));                     // 0-14: T..T+140
+    append_bytes(*log, test::build_compressed_batch(codec, T + 300, {0, 1, 2, 3, 4}, 30));  // 15-19
+    append_bytes(*log, test::build_compressed_batch(codec, T + 400, {0, 9, 2, 9, 1}, 30));  // 20-24
+    EXPECT_EQ(log->max_timestamp_offset(), answer(21, T + 409));
+    append_bytes(*log, test::build_compressed_batch(codec, T + 600, {0, 10, 5}, 30));  // 25-27
+    for (int i = 0; i < 6; ++i)  // more compressed batches: 28-57, T+700..
+      append_bytes(*log, test::build_compressed_batch(codec, T + 700 + 100 * i, {0, 20, 40, 60, 80}, 200));
+    ASSERT_GT(log->segments()->segments.size(), 2u);
+    for (int pass = 0; pass < 2; ++pass) {
+      SCOPED_TRACE("pass=" + std::to_string(pass));
+      EXPECT_EQ(log->offset_for_timestamp(T + 302), answer(17, T + 302));
+      EXPECT_EQ(log->offset_for_timestamp(T + 300), answer(15, T + 300));
+      EXPECT_EQ(log->offset_for_timestamp(T + 141), answer(15, T + 300));
+      EXPECT_EQ(log->offset_for_timestamp(T + 304), answer(19, T + 304));
+      EXPECT_EQ(log->offset_for_timestamp(T + 305), answer(20, T + 400));
+      EXPECT_EQ(log->offset_for_timestamp(T + 403), answer(21, T + 409));
+      EXPECT_EQ(log->offset_for_timestamp(T + 601), answer(26, T + 610));
+      EXPECT_EQ(log->offset_for_timestamp(T + 1141), answer(51, T + 1160));
+      EXPECT_EQ(log->offset_for_timestamp(T + 1280), answer(57, T + 1280));
+      EXPECT_EQ(log->offset_for_timestamp(T + 1281), std::nullopt);
+      EXPECT_EQ(log->offset_for_timestamp(0), answer(0, T));
+      // The max is in the last batch, at its last record here.
+      EXPECT_EQ(log->max_timestamp_offset(), answer(57, T + 1280));
+      ASSERT_TRUE(log->close(true).is_ok());
+      log = open_log(dir.path(), config, 0, true);
+    }
+    // A compressed batch whose max timestamp is not on its last record, after the reopen.
+    append_bytes(*log, test::build_compressed_batch(codec, T + 5000, {0, 7, 3}, 30));  // 58-60
+    EXPECT_EQ(log->max_timestamp_offset(), answer(59, T + 5007));
+    EXPECT_EQ(log->offset_for_timestamp(T + 5001), answer(59, T + 5007));
+    append_bytes(*log, test::build_compressed_batch(0, T + 10, {0}, 30));  // 61: an earlier timestamp
+    EXPECT_EQ(log->max_timestamp_offset(), answer(59, T + 5007));
+  }
+}
+
+TEST(Log, OffsetForTimestampSkipsABatchWhoseRecordsDisagreeWithItsHeader) {
+  // A compressed batch whose header claims a max timestamp no record has: the lookup moves on to
+  // the next batch, as Kafka's does; -3 falls back to the batch's last offset.
+  test::TempDir dir;
+  auto log = open_log(dir.path(), LogConfig{});
+  auto liar = test::build_compressed_batch(4, 700, {0, 1, 2});  // 0-2, records at 700..702
+  store_be64(liar.data() + record_batch_field::max_timestamp, 800);
+  test::fix_crc(liar);
+  append_bytes(*log, liar);
+  append_bytes(*log, test::build_compressed_batch(4, 750, {0, 10}));  // 3-4
+  EXPECT_EQ(log->offset_for_timestamp(701), answer(1, 701));
+  EXPECT_EQ(log->offset_for_timestamp(705), answer(3, 750));
+  EXPECT_EQ(log->offset_for_timestamp(761), std::nullopt);
+  EXPECT_EQ(log->max_timestamp_offset(), answer(2, 800));
 }
 
 TEST(Log, LeaderEpochCache) {
