@@ -134,6 +134,21 @@ const std::map<std::string, Setter>& setters() {
          c.fetch_copy = v == "copy";
          return true;
        }},
+      {"group.min.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_min); }},
+      {"group.max.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_max); }},
+      {"group.initial.rebalance.delay.ms", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.group_initial_rebalance_delay_ms); }},
+      {"group.max.size", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_size_max); }},
+      {"offsets.topic.num.partitions", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000, c.offsets_topic_partitions); }},
+      {"offsets.topic.segment.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint64_t>(v, 1024, INT32_MAX, c.offsets_topic_segment_bytes); }},
+      {"offsets.topic.replication.factor", [](const std::string& v, Config&) { std::int32_t factor; return parse_integer(v, 1, 1, factor); }},
+      {"offsets.retention.minutes", [](const std::string& v, Config& c) {
+         std::int64_t minutes;
+         if (!parse_integer<std::int64_t>(v, 1, INT64_MAX / 60000, minutes)) return false;
+         c.offsets_retention_ms = minutes * 60000;
+         return true;
+       }},
+      {"offsets.retention.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX / 2, c.offsets_retention_check_ms); }},
+      {"offset.metadata.max.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 0, INT32_MAX, c.offset_metadata_bytes_max); }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
          c.log_level = v;

@@ -46,6 +46,17 @@ struct Config {
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::string log_level = "info";                          // log.level (ours)
 
+  // Consumer groups.
+  std::int32_t group_session_timeout_ms_min = 6000;        // group.min.session.timeout.ms
+  std::int32_t group_session_timeout_ms_max = 1800000;     // group.max.session.timeout.ms
+  std::int32_t group_initial_rebalance_delay_ms = 3000;    // group.initial.rebalance.delay.ms
+  std::int32_t group_size_max = 10000;                     // group.max.size
+  std::int32_t offsets_topic_partitions = 50;              // offsets.topic.num.partitions
+  std::uint64_t offsets_topic_segment_bytes = 104857600;   // offsets.topic.segment.bytes
+  std::int64_t offsets_retention_ms = 7 * 24 * 3600 * 1000LL;  // offsets.retention.minutes
+  std::int64_t offsets_retention_check_ms = 600000;        // offsets.retention.check.interval.ms
+  std::uint32_t offset_metadata_bytes_max = 4096;          // offset.metadata.max.bytes
+
   // Topic configs Kafka defines, stored per topic (later issues act on more of them).
   std::map<std::string, std::string> topic_defaults() const;
 };

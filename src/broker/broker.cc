@@ -4,6 +4,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "broker/group_runtime.h"
 #include "broker/respond.h"
 
 namespace sluice::broker {
@@ -43,6 +44,9 @@ Status Broker::start() {
     Status status = io_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
+  Status groups = open_consumer_offsets();
+  if (!groups.is_ok()) return groups;
+  for (int i = 0; i < config_.io_threads; ++i) schedule_offset_expiry(i);
   for (int i = 0; i < config_.network_threads; ++i) {
     net::NetworkThreadConfig thread_config;
     thread_config.listener = config_.listeners.at(0);
@@ -207,6 +211,16 @@ void Broker::dispatch(const RequestPtr& request) {
     case ApiKey::describe_cluster: return handle_describe_cluster(request);
     case ApiKey::find_coordinator: return handle_find_coordinator(request);
     case ApiKey::init_producer_id: return handle_init_producer_id(request);
+    case ApiKey::join_group: return handle_join_group(request);
+    case ApiKey::sync_group: return handle_sync_group(request);
+    case ApiKey::heartbeat: return handle_heartbeat(request);
+    case ApiKey::leave_group: return handle_leave_group(request);
+    case ApiKey::offset_commit: return handle_offset_commit(request);
+    case ApiKey::offset_fetch: return handle_offset_fetch(request);
+    case ApiKey::list_groups: return handle_list_groups(request);
+    case ApiKey::describe_groups: return handle_describe_groups(request);
+    case ApiKey::delete_groups: return handle_delete_groups(request);
+    case ApiKey::offset_delete: return handle_offset_delete(request);
     default: break;
   }
   LOG_WARN("unsupported_api", "api_key=%d version=%d", header.api_key, header.api_version);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/config.h"
+#include "broker/group_coordinator.h"
 #include "broker/io_thread.h"
 #include "broker/topic_registry.h"
 #include "net/connection.h"
@@ -81,6 +82,28 @@ class Broker : public net::RequestHandler {
   void handle_describe_cluster(const RequestPtr& request);
   void handle_find_coordinator(const RequestPtr& request);
   void handle_init_producer_id(const RequestPtr& request);
+  void handle_join_group(const RequestPtr& request);
+  void handle_sync_group(const RequestPtr& request);
+  void handle_heartbeat(const RequestPtr& request);
+  void handle_leave_group(const RequestPtr& request);
+  void handle_offset_commit(const RequestPtr& request);
+  void handle_offset_fetch(const RequestPtr& request);
+  void handle_list_groups(const RequestPtr& request);
+  void handle_describe_groups(const RequestPtr& request);
+  void handle_delete_groups(const RequestPtr& request);
+  void handle_offset_delete(const RequestPtr& request);
+
+  // Consumer groups (group_runtime.cc). A group lives on the I/O thread that owns its
+  // __consumer_offsets partition; `work` runs there, and answers travel back with on_network().
+  void with_coordinator(const std::string& group_id, std::function<void(GroupCoordinator&)> work);
+  void on_network(const RequestPtr& request, std::function<void()> work);
+  // Runs `work` once on every coordinator (each on its own I/O thread); returns how many.
+  std::size_t on_every_coordinator(const std::function<void(GroupCoordinator&)>& work);
+  Status open_consumer_offsets();
+  Status load_consumer_offsets(const Partition& partition);
+  // Appends the broker's own records to a partition. Owner I/O thread only.
+  ErrorCode append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records);
+  void schedule_offset_expiry(int io_thread);
 
   // Fetch purgatory (fetch_handler.cc), per network thread.
   bool try_complete_fetch(ParkedFetch& fetch, bool deadline_passed);
@@ -105,6 +128,9 @@ class Broker : public net::RequestHandler {
   };
   std::vector<std::unique_ptr<NetworkState>> network_states_;
   std::atomic<std::int64_t> next_producer_id_{0};
+  class GroupRuntime;
+  std::vector<std::unique_ptr<GroupRuntime>> group_runtimes_;  // one per I/O thread
+  std::shared_ptr<const Topic> consumer_offsets_;
   bool started_ = false;
 };
 

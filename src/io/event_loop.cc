@@ -108,17 +108,16 @@ void EventLoop::stop() {
 EventLoop::TimerId EventLoop::add_timer(std::int64_t delay_ms, Task task) {
   SLUICE_ASSERT(delay_ms >= 0);
   TimerId id = next_timer_id_++;
-  timers_.emplace(monotonic_ms() + delay_ms, std::make_pair(id, std::move(task)));
+  auto it = timers_.emplace(monotonic_ms() + delay_ms, std::make_pair(id, std::move(task)));
+  timer_index_.emplace(id, it);
   return id;
 }
 
 void EventLoop::cancel_timer(TimerId id) {
-  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-    if (it->second.first == id) {
-      timers_.erase(it);
-      return;
-    }
-  }
+  auto found = timer_index_.find(id);
+  if (found == timer_index_.end()) return;
+  timers_.erase(found->second);
+  timer_index_.erase(found);
 }
 
 void EventLoop::run_posted() {
@@ -134,6 +133,7 @@ void EventLoop::run_timers() {
   std::int64_t now = monotonic_ms();
   while (!timers_.empty() && timers_.begin()->first <= now) {
     Task task = std::move(timers_.begin()->second.second);
+    timer_index_.erase(timers_.begin()->second.first);
     timers_.erase(timers_.begin());
     task();
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <vector>
 
@@ -96,7 +97,9 @@ class EventLoop {
   std::mutex posted_mutex_;
   std::vector<Task> posted_;
   std::vector<Task> running_;
-  std::multimap<std::int64_t, std::pair<TimerId, Task>> timers_;  // deadline (monotonic ms)
+  using TimerMap = std::multimap<std::int64_t, std::pair<TimerId, Task>>;  // deadline (monotonic ms)
+  TimerMap timers_;
+  std::unordered_map<TimerId, TimerMap::iterator> timer_index_;
   TimerId next_timer_id_ = 1;
   std::uint64_t thread_id_ = 0;
 };

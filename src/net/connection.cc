@@ -1,5 +1,6 @@
 #include "net/connection.h"
 
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -27,6 +28,18 @@ Connection::~Connection() {
 }
 
 void Connection::start() { arm_recv(); }
+
+std::string Connection::peer_host() const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "/unknown";
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = address.ss_family == AF_INET6
+                        ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr)
+                        : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
+  if (inet_ntop(address.ss_family, raw, text, sizeof text) == nullptr) return "/unknown";
+  return std::string("/") + text;
+}
 
 void Connection::close(const char* reason) {
   if (closed_) return;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "io/event_loop.h"
@@ -50,6 +51,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(const char* reason);
   bool closed() const { return closed_; }
   std::uint64_t id() const { return id_; }
+  // The peer's address as Kafka prints it in group descriptions ("/127.0.0.1").
+  std::string peer_host() const;
   int thread_index() const { return thread_index_; }
   io::EventLoop& loop() { return loop_; }
 

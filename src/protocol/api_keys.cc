@@ -4,14 +4,24 @@
 
 #include "protocol/api_versions.h"
 #include "protocol/create_topics.h"
+#include "protocol/delete_groups.h"
+#include "protocol/describe_groups.h"
 #include "protocol/describe_cluster.h"
 #include "protocol/fetch.h"
 #include "protocol/find_coordinator.h"
+#include "protocol/heartbeat.h"
 #include "protocol/init_producer_id.h"
+#include "protocol/join_group.h"
+#include "protocol/leave_group.h"
+#include "protocol/list_groups.h"
 #include "protocol/list_offsets.h"
 #include "protocol/metadata.h"
+#include "protocol/offset_commit.h"
+#include "protocol/offset_delete.h"
+#include "protocol/offset_fetch.h"
 #include "protocol/offset_for_leader_epoch.h"
 #include "protocol/produce.h"
+#include "protocol/sync_group.h"
 
 namespace sluice::protocol {
 namespace {
@@ -29,11 +39,21 @@ constexpr std::array kApis{
     support<FetchRequest>(),
     support<ListOffsetsRequest>(),
     support<MetadataRequest>(),
+    support<OffsetCommitRequest>(),
+    support<OffsetFetchRequest>(),
     support<FindCoordinatorRequest>(),
+    support<JoinGroupRequest>(),
+    support<HeartbeatRequest>(),
+    support<LeaveGroupRequest>(),
+    support<SyncGroupRequest>(),
+    support<DescribeGroupsRequest>(),
+    support<ListGroupsRequest>(),
     support<ApiVersionsRequest>(),
     support<CreateTopicsRequest>(),
     support<InitProducerIdRequest>(),
     support<OffsetForLeaderEpochRequest>(),
+    support<DeleteGroupsRequest>(),
+    support<OffsetDeleteRequest>(),
     support<DescribeClusterRequest>(),
 };
 

@@ -59,6 +59,20 @@ INVALID_PRODUCER_EPOCH = 47
 UNSUPPORTED_FOR_MESSAGE_FORMAT = 43
 UNSUPPORTED_COMPRESSION_TYPE = 76
 INVALID_RECORD = 87
+# Group coordinator error codes.
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
+OFFSET_METADATA_TOO_LARGE = 12
+ILLEGAL_GENERATION = 22
+INCONSISTENT_GROUP_PROTOCOL = 23
+INVALID_GROUP_ID = 24
+UNKNOWN_MEMBER_ID = 25
+INVALID_SESSION_TIMEOUT = 26
+REBALANCE_IN_PROGRESS = 27
+NON_EMPTY_GROUP = 68
+GROUP_ID_NOT_FOUND = 69
+MEMBER_ID_REQUIRED = 79
+GROUP_SUBSCRIBED_TO_TOPIC = 86
 
 # API keys.
 PRODUCE = 0
@@ -69,6 +83,16 @@ FIND_COORDINATOR = 10
 API_VERSIONS = 18
 CREATE_TOPICS = 19
 INIT_PRODUCER_ID = 22
+OFFSET_COMMIT = 8
+OFFSET_FETCH = 9
+JOIN_GROUP = 11
+HEARTBEAT = 12
+LEAVE_GROUP = 13
+SYNC_GROUP = 14
+DESCRIBE_GROUPS = 15
+LIST_GROUPS = 16
+DELETE_GROUPS = 42
+OFFSET_DELETE = 47
 
 # ---------------------------------------------------------------------------------------------
 # Primitive writer and reader.
@@ -551,6 +575,247 @@ INIT_PRODUCER_ID_RESP = Message("InitProducerIdResponse", 2, [
     F("producer_epoch", "int16"),
 ])
 
+# ---------------------------------------------------------------------------------------------
+# Consumer group APIs (classic protocol), from Kafka's JSON message definitions.
+
+# FindCoordinator (key 10).
+FIND_COORDINATOR_REQ = Message("FindCoordinatorRequest", 3, [
+    F("key", "string", "0-3"),
+    F("key_type", "int8", "1+"),
+    F("coordinator_keys", "[]string", "4+"),
+])
+FIND_COORDINATOR_RESP = Message("FindCoordinatorResponse", 3, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("error_code", "int16", "0-3"),
+    F("error_message", "string", "1-3", "1-3"),
+    F("node_id", "int32", "0-3"),
+    F("host", "string", "0-3"),
+    F("port", "int32", "0-3"),
+    F("coordinators", [F("key", "string"), F("node_id", "int32"), F("host", "string"),
+                       F("port", "int32"), F("error_code", "int16"),
+                       F("error_message", "string", "0+", "0+")], "4+"),
+])
+
+# JoinGroup (key 11).
+JOIN_GROUP_REQ = Message("JoinGroupRequest", 6, [
+    F("group_id", "string"),
+    F("session_timeout_ms", "int32"),
+    F("rebalance_timeout_ms", "int32", "1+", default=-1),
+    F("member_id", "string"),
+    F("group_instance_id", "string", "5+", "5+"),
+    F("protocol_type", "string"),
+    F("protocols", [F("name", "string"), F("metadata", "bytes")]),
+    F("reason", "string", "8+", "8+"),
+])
+JOIN_GROUP_RESP = Message("JoinGroupResponse", 6, [
+    F("throttle_time_ms", "int32", "2+"),
+    F("error_code", "int16"),
+    F("generation_id", "int32"),
+    F("protocol_type", "string", "7+", "7+"),
+    F("protocol_name", "string", "0+", "7+"),
+    F("leader", "string"),
+    F("skip_assignment", "bool", "9+"),
+    F("member_id", "string"),
+    F("members", [F("member_id", "string"), F("group_instance_id", "string", "5+", "5+"),
+                  F("metadata", "bytes")]),
+])
+
+# Heartbeat (key 12).
+HEARTBEAT_REQ = Message("HeartbeatRequest", 4, [
+    F("group_id", "string"),
+    F("generation_id", "int32"),
+    F("member_id", "string"),
+    F("group_instance_id", "string", "3+", "3+"),
+])
+HEARTBEAT_RESP = Message("HeartbeatResponse", 4, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("error_code", "int16"),
+])
+
+# LeaveGroup (key 13).
+LEAVE_GROUP_REQ = Message("LeaveGroupRequest", 4, [
+    F("group_id", "string"),
+    F("member_id", "string", "0-2"),
+    F("members", [F("member_id", "string"), F("group_instance_id", "string", "0+", "0+"),
+                  F("reason", "string", "5+", "5+")], "3+"),
+])
+LEAVE_GROUP_RESP = Message("LeaveGroupResponse", 4, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("error_code", "int16"),
+    F("members", [F("member_id", "string"), F("group_instance_id", "string", "0+", "0+"),
+                  F("error_code", "int16")], "3+"),
+])
+
+# SyncGroup (key 14).
+SYNC_GROUP_REQ = Message("SyncGroupRequest", 4, [
+    F("group_id", "string"),
+    F("generation_id", "int32"),
+    F("member_id", "string"),
+    F("group_instance_id", "string", "3+", "3+"),
+    F("protocol_type", "string", "5+", "5+"),
+    F("protocol_name", "string", "5+", "5+"),
+    F("assignments", [F("member_id", "string"), F("assignment", "bytes")]),
+])
+SYNC_GROUP_RESP = Message("SyncGroupResponse", 4, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("error_code", "int16"),
+    F("protocol_type", "string", "5+", "5+"),
+    F("protocol_name", "string", "5+", "5+"),
+    F("assignment", "bytes"),
+])
+
+# OffsetCommit (key 8).
+OFFSET_COMMIT_REQ = Message("OffsetCommitRequest", 8, [
+    F("group_id", "string"),
+    F("generation_id", "int32", "1+", default=-1),
+    F("member_id", "string", "1+"),
+    F("group_instance_id", "string", "7+", "7+"),
+    F("retention_time_ms", "int64", "2-4", default=-1),
+    F("topics", [
+        F("name", "string"),
+        F("partitions", [
+            F("partition_index", "int32"),
+            F("committed_offset", "int64"),
+            F("committed_leader_epoch", "int32", "6+", default=-1),
+            F("commit_timestamp", "int64", "1", default=-1),
+            F("committed_metadata", "string", "0+", "0+"),
+        ]),
+    ]),
+])
+OFFSET_COMMIT_RESP = Message("OffsetCommitResponse", 8, [
+    F("throttle_time_ms", "int32", "3+"),
+    F("topics", [
+        F("name", "string"),
+        F("partitions", [F("partition_index", "int32"), F("error_code", "int16")]),
+    ]),
+])
+
+# OffsetFetch (key 9).
+_OFFSET_FETCH_PARTITION = [
+    F("partition_index", "int32"),
+    F("committed_offset", "int64"),
+    F("committed_leader_epoch", "int32", "5+"),
+    F("metadata", "string", "0+", "0+"),
+    F("error_code", "int16"),
+]
+OFFSET_FETCH_REQ = Message("OffsetFetchRequest", 6, [
+    F("group_id", "string", "0-7"),
+    F("topics", [F("name", "string"), F("partition_indexes", "[]int32")], "0-7", "2-7"),
+    F("groups", [F("group_id", "string"),
+                 F("topics", [F("name", "string"), F("partition_indexes", "[]int32")],
+                   "8+", "8+")], "8+"),
+    F("require_stable", "bool", "7+"),
+])
+OFFSET_FETCH_RESP = Message("OffsetFetchResponse", 6, [
+    F("throttle_time_ms", "int32", "3+"),
+    F("topics", [F("name", "string"), F("partitions", _OFFSET_FETCH_PARTITION)], "0-7"),
+    F("error_code", "int16", "2-7"),
+    F("groups", [F("group_id", "string"),
+                 F("topics", [F("name", "string"), F("partitions", _OFFSET_FETCH_PARTITION)]),
+                 F("error_code", "int16")], "8+"),
+])
+
+# DescribeGroups (key 15).
+DESCRIBE_GROUPS_REQ = Message("DescribeGroupsRequest", 5, [
+    F("groups", "[]string"),
+    F("include_authorized_operations", "bool", "3+"),
+])
+DESCRIBE_GROUPS_RESP = Message("DescribeGroupsResponse", 5, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("groups", [
+        F("error_code", "int16"),
+        F("group_id", "string"),
+        F("group_state", "string"),
+        F("protocol_type", "string"),
+        F("protocol_data", "string"),
+        F("members", [F("member_id", "string"), F("group_instance_id", "string", "4+", "4+"),
+                      F("client_id", "string"), F("client_host", "string"),
+                      F("member_metadata", "bytes"), F("member_assignment", "bytes")]),
+        F("authorized_operations", "int32", "3+"),
+    ]),
+])
+
+# ListGroups (key 16).
+LIST_GROUPS_REQ = Message("ListGroupsRequest", 3, [
+    F("states_filter", "[]string", "4+"),
+])
+LIST_GROUPS_RESP = Message("ListGroupsResponse", 3, [
+    F("throttle_time_ms", "int32", "1+"),
+    F("error_code", "int16"),
+    F("groups", [F("group_id", "string"), F("protocol_type", "string"),
+                 F("group_state", "string", "4+")]),
+])
+
+# DeleteGroups (key 42).
+DELETE_GROUPS_REQ = Message("DeleteGroupsRequest", 2, [
+    F("groups_names", "[]string"),
+])
+DELETE_GROUPS_RESP = Message("DeleteGroupsResponse", 2, [
+    F("throttle_time_ms", "int32"),
+    F("results", [F("group_id", "string"), F("error_code", "int16")]),
+])
+
+# OffsetDelete (key 47).
+OFFSET_DELETE_REQ = Message("OffsetDeleteRequest", None, [
+    F("group_id", "string"),
+    F("topics", [F("name", "string"), F("partitions", [F("partition_index", "int32")])]),
+])
+OFFSET_DELETE_RESP = Message("OffsetDeleteResponse", None, [
+    F("error_code", "int16"),
+    F("throttle_time_ms", "int32"),
+    F("topics", [F("name", "string"),
+                 F("partitions", [F("partition_index", "int32"), F("error_code", "int16")])]),
+])
+
+
+def consumer_subscription(topics, user_data=None, version=0):
+    """ConsumerProtocolSubscription (JoinGroup protocol metadata for protocol type "consumer")."""
+    w = Writer().i16(version).i32(len(topics))
+    for t in topics:
+        b = t.encode()
+        w.i16(len(b)).raw(b)
+    if user_data is None:
+        w.i32(-1)
+    else:
+        w.i32(len(user_data)).raw(user_data)
+    return w.build()
+
+
+def parse_consumer_subscription(data):
+    r = Reader(data)
+    version = r.i16()
+    topics = [_decode_value(r, "string", 0, False, False) for _ in range(r.i32())]
+    return {"version": version, "topics": topics}
+
+
+def consumer_assignment(partitions_by_topic, user_data=None, version=0):
+    """ConsumerProtocolAssignment (SyncGroup assignment bytes): {topic: [partitions]}."""
+    w = Writer().i16(version).i32(len(partitions_by_topic))
+    for t, parts in sorted(partitions_by_topic.items()):
+        b = t.encode()
+        w.i16(len(b)).raw(b)
+        w.i32(len(parts))
+        for p in parts:
+            w.i32(p)
+    if user_data is None:
+        w.i32(-1)
+    else:
+        w.i32(len(user_data)).raw(user_data)
+    return w.build()
+
+
+def parse_consumer_assignment(data):
+    """{topic: [partitions]} from ConsumerProtocolAssignment bytes (empty bytes -> {})."""
+    if not data:
+        return {}
+    r = Reader(data)
+    r.i16()
+    out = {}
+    for _ in range(r.i32()):
+        t = _decode_value(r, "string", 0, False, False)
+        out[t] = [r.i32() for _ in range(r.i32())]
+    return out
+
 SCHEMAS = {
     INIT_PRODUCER_ID: (INIT_PRODUCER_ID_REQ, INIT_PRODUCER_ID_RESP, range(0, 5)),
     PRODUCE: (PRODUCE_REQ, PRODUCE_RESP, range(0, 10)),
@@ -559,6 +824,17 @@ SCHEMAS = {
     METADATA: (METADATA_REQ, METADATA_RESP, range(0, 13)),
     API_VERSIONS: (API_VERSIONS_REQ, API_VERSIONS_RESP, range(0, 4)),
     CREATE_TOPICS: (CREATE_TOPICS_REQ, CREATE_TOPICS_RESP, range(0, 8)),
+    FIND_COORDINATOR: (FIND_COORDINATOR_REQ, FIND_COORDINATOR_RESP, range(0, 5)),
+    JOIN_GROUP: (JOIN_GROUP_REQ, JOIN_GROUP_RESP, range(0, 10)),
+    HEARTBEAT: (HEARTBEAT_REQ, HEARTBEAT_RESP, range(0, 5)),
+    LEAVE_GROUP: (LEAVE_GROUP_REQ, LEAVE_GROUP_RESP, range(0, 6)),
+    SYNC_GROUP: (SYNC_GROUP_REQ, SYNC_GROUP_RESP, range(0, 6)),
+    OFFSET_COMMIT: (OFFSET_COMMIT_REQ, OFFSET_COMMIT_RESP, range(0, 9)),
+    OFFSET_FETCH: (OFFSET_FETCH_REQ, OFFSET_FETCH_RESP, range(0, 9)),
+    DESCRIBE_GROUPS: (DESCRIBE_GROUPS_REQ, DESCRIBE_GROUPS_RESP, range(0, 6)),
+    LIST_GROUPS: (LIST_GROUPS_REQ, LIST_GROUPS_RESP, range(0, 5)),
+    DELETE_GROUPS: (DELETE_GROUPS_REQ, DELETE_GROUPS_RESP, range(0, 3)),
+    OFFSET_DELETE: (OFFSET_DELETE_REQ, OFFSET_DELETE_RESP, range(0, 1)),
 }
 
 # ---------------------------------------------------------------------------------------------

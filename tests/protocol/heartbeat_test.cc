@@ -12,12 +12,7 @@ namespace {
 using testing::Bytes;
 
 HeartbeatRequest request_value() {
-  HeartbeatRequest r;
-  r.group_id = "g";
-  r.generation_id = 1;
-  r.member_id = "m";
-  r.group_instance_id = "i";
-  return r;
+  return HeartbeatRequest{.group_id = "g", .generation_id = 1, .member_id = "m", .group_instance_id = "i"};
 }
 
 TEST(Heartbeat, RequestFixtures) {

@@ -12,10 +12,7 @@ namespace {
 using testing::Bytes;
 
 OffsetDeleteRequest request_value() {
-  OffsetDeleteRequest r;
-  r.group_id = "g";
-  r.topics = {{"t", {{0}, {2}}}};
-  return r;
+  return OffsetDeleteRequest{.group_id = "g", .topics = {{"t", {{0}, {2}}}}};
 }
 
 TEST(OffsetDelete, RequestFixtures) {
