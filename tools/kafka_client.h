@@ -69,7 +69,7 @@ class Connection {
   std::int16_t pick_version(std::int16_t api_key, std::int16_t ours_min, std::int16_t ours_max) const;
   // Frames and sends one request, reads its response and returns the bytes after the correlation id.
   std::vector<std::byte> round_trip(std::int16_t api_key, std::int16_t version, bool flexible,
-                                    const protocol::Writer& body);
+                                    protocol::Writer& body);
   void send_all(const std::byte* data, std::size_t bytes);
   void receive_all(std::byte* data, std::size_t bytes);
   void skip_header_tags(protocol::Reader& reader);

@@ -21,7 +21,9 @@ void Broker::handle_join_group(const RequestPtr& request) {
   params.protocol_type = body.protocol_type;
   for (auto& protocol : body.protocols) params.protocols.push_back({protocol.name, std::move(protocol.metadata)});
   params.require_known_member_id = version >= 4;
-  with_coordinator(params.group_id, [this, request, params = std::move(params)](GroupCoordinator& coordinator) mutable {
+  // Copied first: the lambda below moves params, and argument evaluation order is unspecified.
+  std::string group_id = params.group_id;
+  with_coordinator(group_id, [this, request, params = std::move(params)](GroupCoordinator& coordinator) mutable {
     coordinator.join(std::move(params), [this, request](JoinResult result) {
       on_network(request, [this, request, result = std::move(result)] {
         protocol::JoinGroupResponse response;

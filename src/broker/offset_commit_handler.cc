@@ -17,7 +17,9 @@ void Broker::handle_offset_commit(const RequestPtr& request) {
     for (const auto& partition : topic.partitions)
       params.entries.push_back({topic.name, partition.partition_index, partition.committed_offset,
                                 partition.committed_leader_epoch, partition.committed_metadata});
-  with_coordinator(params.group_id, [this, request, body, params = std::move(params)](GroupCoordinator& coordinator) mutable {
+  // Copied first: the lambda below moves params, and argument evaluation order is unspecified.
+  std::string group_id = params.group_id;
+  with_coordinator(group_id, [this, request, body, params = std::move(params)](GroupCoordinator& coordinator) mutable {
     coordinator.commit(std::move(params), [this, request, body](ErrorCode, std::vector<ErrorCode> errors) {
       on_network(request, [this, request, body, errors = std::move(errors)] {
         protocol::OffsetCommitResponse response;

@@ -16,7 +16,9 @@ void Broker::handle_sync_group(const RequestPtr& request) {
   params.protocol_type = body.protocol_type;
   params.protocol_name = body.protocol_name;
   for (auto& assignment : body.assignments) params.assignments.emplace_back(assignment.member_id, std::move(assignment.assignment));
-  with_coordinator(params.group_id, [this, request, params = std::move(params)](GroupCoordinator& coordinator) mutable {
+  // Copied first: the lambda below moves params, and argument evaluation order is unspecified.
+  std::string group_id = params.group_id;
+  with_coordinator(group_id, [this, request, params = std::move(params)](GroupCoordinator& coordinator) mutable {
     coordinator.sync(std::move(params), [this, request](SyncResult result) {
       on_network(request, [this, request, result = std::move(result)] {
         protocol::SyncGroupResponse response;
