@@ -800,18 +800,55 @@ void GroupCoordinator::delete_group(const std::string& group_id, std::function<v
   });
 }
 
+namespace {
+
+// The topics of a consumer protocol subscription (ConsumerProtocolSubscription v0-v3: version
+// int16, topics as an int32-counted array of int16 strings, then fields we do not need).
+std::set<std::string> subscribed_topics(const Bytes& metadata) {
+  std::set<std::string> topics;
+  auto data = reinterpret_cast<const unsigned char*>(metadata.data());
+  std::size_t size = metadata.size(), at = 2;
+  if (size < 6) return topics;
+  std::int32_t count = static_cast<std::int32_t>((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]);
+  at += 4;
+  for (std::int32_t i = 0; i < count && at + 2 <= size; ++i) {
+    std::size_t length = static_cast<std::size_t>((data[at] << 8) | data[at + 1]);
+    at += 2;
+    if (at + length > size) break;
+    topics.emplace(reinterpret_cast<const char*>(data + at), length);
+    at += length;
+  }
+  return topics;
+}
+
+}  // namespace
+
 void GroupCoordinator::delete_offsets(const std::string& group_id,
                                       const std::vector<std::pair<std::string, std::int32_t>>& partitions,
                                       std::function<void(ErrorCode, std::vector<ErrorCode>)> done) {
+  if (group_id.empty()) return done(ErrorCode::invalid_group_id, {});
   Group* group = find(group_id);
   if (group == nullptr || group->state == GroupState::dead) return done(ErrorCode::group_id_not_found, {});
+  // A non-empty group keeps the offsets of the topics its members subscribe to. Only the consumer
+  // protocol's subscriptions can be read; other protocols' groups must be empty.
+  std::set<std::string> subscribed;
+  if (group->state != GroupState::empty) {
+    if (group->protocol_type != "consumer") return done(ErrorCode::non_empty_group, {});
+    for (const auto& [id, member] : group->members)
+      for (const auto& choice : member.protocols) {
+        auto topics = subscribed_topics(choice.metadata);
+        subscribed.insert(topics.begin(), topics.end());
+      }
+  }
   std::vector<ErrorCode> errors;
   std::vector<GroupEnvironment::Record> records;
   std::vector<std::pair<std::string, std::int32_t>> deleted;
   for (const auto& key : partitions) {
-    // A group that is consuming a topic keeps its offsets; we cannot read subscriptions (they are
-    // the client's bytes), so any non-empty group is treated as subscribed to what it committed.
-    if (group->state != GroupState::empty && group->offsets.count(key)) {
+    if (!environment_.partition_exists(key.first, key.second)) {
+      errors.push_back(ErrorCode::unknown_topic_or_partition);
+      continue;
+    }
+    if (subscribed.count(key.first)) {
       errors.push_back(ErrorCode::group_subscribed_to_topic);
       continue;
     }

@@ -7,8 +7,6 @@ INCONSISTENT_GROUP_PROTOCOL, GROUP_SUBSCRIBED_TO_TOPIC); session expiry and the 
 timeout; OffsetFetch v8 with several groups; OffsetDelete.  After each, the broker keeps
 serving."""
 
-import time
-
 import harness
 import kproto
 from harness import Broker
@@ -264,9 +262,12 @@ def test_group_lifecycle_every_version():
 
                 cv = min(v, vmax(c, OFFSET_COMMIT))
                 if cv == 0:
+                    # v0 has no member id: only groups without members take it.
                     errs = commit(c, group, {(TOPIC, 0): 5 + v, (TOPIC, 1): 7}, version=0)
-                else:
-                    errs = commit(c, group, {(TOPIC, 0): 5 + v, (TOPIC, 1): 7}, gen, me, version=cv)
+                    assert set(errs.values()) == {kproto.UNKNOWN_MEMBER_ID}, \
+                        "OffsetCommit v0 to a group with members: %r" % errs
+                    cv = 1
+                errs = commit(c, group, {(TOPIC, 0): 5 + v, (TOPIC, 1): 7}, gen, me, version=cv)
                 assert set(errs.values()) == {0}, (v, cv, errs)
 
                 fv = min(v, vmax(c, OFFSET_FETCH))
@@ -304,8 +305,13 @@ def test_group_lifecycle_every_version():
                         (me, 0)], (v, lresp)
                 d = describe(c, [group], version=dv)[group]
                 assert d["group_state"] == "Empty" and d["members"] == [], (v, d)
-                # The offsets outlive the members.
+                # The offsets outlive the members; an empty group takes member-less commits.
                 assert fetch_offsets(c, group, [(TOPIC, 0)])[1][(TOPIC, 0)][0] == 5 + v, v
+                ov = min(v, vmax(c, OFFSET_COMMIT))
+                assert commit(c, group, {(TOPIC, 1): 70 + v}, version=ov) == {(TOPIC, 1): 0}, \
+                    "OffsetCommit v%d without a member to an empty group" % ov
+                assert fetch_offsets(c, group, [(TOPIC, 1)], version=fv)[1][(TOPIC, 1)][0] == \
+                    70 + v, v
 
             # __consumer_offsets is an internal topic in Metadata, as in Kafka.
             every, mdv = c.metadata(None, auto_create=False)
@@ -619,16 +625,35 @@ def test_offset_delete():
             _, got = fetch_offsets(c, "odel", [(TOPIC, 0), (TOPIC, 1), ("gp-other", 0)])
             assert [got[k][0] for k in ((TOPIC, 0), (TOPIC, 1), ("gp-other", 0))] == [-1, 2, 3], got
 
-            # A member subscribed to TOPIC joins; the offsets of TOPIC are protected.
+            problems = []
+            # Unknown topics and partitions: per-partition UNKNOWN_TOPIC_OR_PARTITION.
+            err, parts = offset_delete("odel", [("no-such-topic", 0), (TOPIC, 9)])
+            want = {("no-such-topic", 0): kproto.UNKNOWN_TOPIC_OR_PARTITION,
+                    (TOPIC, 9): kproto.UNKNOWN_TOPIC_OR_PARTITION}
+            if (err, parts) != (0, want):
+                problems.append("unknown topic/partition: %r, expected %r" % ((err, parts),
+                                                                              (0, want)))
+
+            # A member subscribed to TOPIC (only) joins: the offsets of TOPIC are protected,
+            # those of gp-other, which no member subscribes to, can go.
             me, gen = stable_member(c, "odel")
             err, parts = offset_delete("odel", [(TOPIC, 1), ("gp-other", 0)])
-            assert err == 0, err
-            assert parts == {(TOPIC, 1): kproto.GROUP_SUBSCRIBED_TO_TOPIC, ("gp-other", 0): 0}, parts
+            want = {(TOPIC, 1): kproto.GROUP_SUBSCRIBED_TO_TOPIC, ("gp-other", 0): 0}
+            if (err, parts) != (0, want):
+                problems.append("Stable group subscribed to %s: %r, expected %r" % (
+                    TOPIC, (err, parts), (0, want)))
             _, got = fetch_offsets(c, "odel", [(TOPIC, 1), ("gp-other", 0)])
-            assert (got[(TOPIC, 1)][0], got[("gp-other", 0)][0]) == (2, -1), got
+            if (got[(TOPIC, 1)][0], got[("gp-other", 0)][0]) != (2, -1):
+                problems.append("offsets after that: %r, expected gp-1 at 2 and gp-other-0 "
+                                "deleted" % got)
 
             err, parts = offset_delete("odel-unknown", [(TOPIC, 0)])
-            assert err == kproto.GROUP_ID_NOT_FOUND, (err, parts)
+            if err != kproto.GROUP_ID_NOT_FOUND:
+                problems.append("unknown group: %r, expected top-level 69" % ((err, parts),))
+            err, parts = offset_delete("", [(TOPIC, 0)])
+            if err != kproto.INVALID_GROUP_ID:
+                problems.append("empty group id: %r, expected top-level 24" % ((err, parts),))
+            assert not problems, "; ".join(problems)
         b.assert_alive()
 
 
@@ -650,8 +675,10 @@ def test_session_expiry_and_rebalance_timeout():
             assert heartbeat(c, "exp", gen, me)["error_code"] == kproto.UNKNOWN_MEMBER_ID
 
         with b.client() as a, b.client(timeout=30) as bc:
-            a_id, gen1 = stable_member(a, "exp2", session_ms=20000, rebalance_ms=1500)
-            jb = join_member(bc, "exp2", session_ms=20000, rebalance_ms=20000, timeout=25)
+            # The rebalance waits for the largest rebalance timeout of the members (1.5 s
+            # here), not for their session timeouts (30 s, beyond the join's 25 s bound).
+            a_id, gen1 = stable_member(a, "exp2", session_ms=30000, rebalance_ms=1500)
+            jb = join_member(bc, "exp2", session_ms=30000, rebalance_ms=1500, timeout=25)
             assert jb["generation_id"] > gen1, jb
             assert jb["leader"] == jb["member_id"], "the only member left leads: %r" % jb
             assert [m["member_id"] for m in jb["members"]] == [jb["member_id"]], jb
@@ -671,8 +698,7 @@ def test_list_groups_states_filter():
             assert {"list-stable", "list-empty"} <= set(every), every
             if vmax(c, LIST_GROUPS) >= 4:
                 assert set(list_groups(c, 4, ["Stable"])) == {"list-stable"}
-                assert set(list_groups(c, 4, ["empty"])) == {"list-empty"}, \
-                    "the state filter is case-insensitive in Kafka"
+                assert set(list_groups(c, 4, ["Empty"])) == {"list-empty"}
                 both = list_groups(c, 4, ["Stable", "Empty"])
                 assert {g: x["group_state"] for g, x in both.items()} == {
                     "list-stable": "Stable", "list-empty": "Empty"}, both
