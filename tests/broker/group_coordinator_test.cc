@@ -326,6 +326,27 @@ TEST(GroupCoordinator, DeleteOnlyEmptyGroupsAndReload) {
   EXPECT_EQ(loaded.second[0].offset, 9);
 }
 
+TEST(GroupCoordinator, OffsetsOfEmptyGroupsExpire) {
+  Harness h;
+  h.config.offsets_retention_ms = 60000;
+  GroupCoordinator coordinator(h.config, h.environment);
+  CommitParams commit;
+  commit.group_id = "idle";
+  commit.entries = {{"orders", 0, 10, -1, std::nullopt}};
+  coordinator.commit(commit, [](ErrorCode, std::vector<ErrorCode>) {});
+  h.environment.advance(30000);
+  commit.entries = {{"orders", 1, 20, -1, std::nullopt}};
+  coordinator.commit(commit, [](ErrorCode, std::vector<ErrorCode>) {});
+  h.environment.advance(40000);  // the first commit is 70 s old, the second 40 s
+  std::size_t before = h.environment.persisted.size();
+  coordinator.expire_offsets();
+  auto fetched = coordinator.fetch_offsets("idle", std::nullopt).second;
+  ASSERT_EQ(fetched.size(), 1u);
+  EXPECT_EQ(fetched[0].partition, 1);
+  ASSERT_EQ(h.environment.persisted.size(), before + 1);
+  EXPECT_FALSE(h.environment.persisted.back().value.has_value());  // a tombstone
+}
+
 TEST(GroupCoordinator, PartitionPlacementMatchesJavaHashCode) {
   // Java: "group".hashCode() = 98629247; "console-consumer-12345".hashCode() is negative.
   EXPECT_EQ(consumer_offsets_partition_for("group", 50), 98629247 % 50);
