@@ -782,3 +782,40 @@ def test_admin_list_groups():
 
 if __name__ == "__main__" and len(sys.argv) >= 3 and sys.argv[1] == "worker":
     worker_main(json.loads(sys.argv[2]))
+
+
+@harness.timeout(150)
+def test_static_member_restart_causes_no_rebalance():
+    """Static membership (group.instance.id, KIP-345): a member that restarts within its session
+    timeout gets its old partitions back and the other member sees no revoke or assign at all.
+    librdkafka does not send LeaveGroup on close for a static member."""
+    topic, group = "grp-static", "grp-static"
+    with Broker(BASE, name="grp-static") as b:
+        b.create_topic(topic, 4)
+        parts = [(topic, p) for p in range(4)]
+        conf_a = consumer_config(b.bootstrap, group, extra={"group.instance.id": "static-a", "session.timeout.ms": 10000})
+        conf_b = consumer_config(b.bootstrap, group, extra={"group.instance.id": "static-b", "session.timeout.ms": 10000})
+        a = Member("a", conf_a, [topic])
+        other = Member("b", conf_b, [topic])
+        restarted = None
+        try:
+            poll_until(b, [a, other], lambda: cover([a, other], parts, [2, 2]) and
+                       stable_in_broker(b, group, [a, other]), 90, "two static members with two partitions each")
+            a_owned = set(a.owned)
+            events_before = len(other.log)
+            a.close()
+            restarted = Member("a2", conf_a, [topic])
+            poll_until(b, [restarted, other], lambda: restarted.owned == a_owned, 60,
+                       "the restarted static member to get its partitions back")
+            # Keep polling a little so a rebalance, had one started, would reach the other member.
+            end = time.monotonic() + 3
+            while time.monotonic() < end:
+                restarted.poll()
+                other.poll()
+            assert len(other.log) == events_before, "other member saw %r" % (other.log[events_before:],)
+            assert stable_in_broker(b, group, [restarted, other])
+        finally:
+            for m in (restarted, other):
+                if m is not None:
+                    m.close()
+        b.assert_alive()
