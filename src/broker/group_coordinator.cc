@@ -255,6 +255,7 @@ void GroupCoordinator::join_new_member(Group& group, JoinParams params, std::fun
         old.sync_callback(fenced);
       }
       environment_.cancel_timer(old.heartbeat_timer);
+      const std::string old_leader = group.leader_id;
       if (group.leader_id == old.member_id) group.leader_id = member_id;
       bool same_protocols = old.protocols.size() == params.protocols.size();
       for (std::size_t i = 0; same_protocols && i < old.protocols.size(); ++i)
@@ -273,8 +274,15 @@ void GroupCoordinator::join_new_member(Group& group, JoinParams params, std::fun
       known->second = member_id;
       reset_heartbeat(group, member);
       if (group.state == GroupState::stable && same_protocols) {
+        // The assignment stands. From v9 the leader learns it leads but may skip the assignor
+        // (KIP-814); before v9 the old leader id goes back, so the member does not assign.
         JoinResult result = join_result_for(group, member);
-        result.members.clear();  // the assignment stands; the leader need not recompute it
+        if (params.supports_skip_assignment) {
+          result.skip_assignment = member_id == group.leader_id;
+        } else {
+          result.members.clear();
+          result.leader = old_leader;
+        }
         return done(result);
       }
       member.join_callback = std::move(done);

@@ -79,6 +79,7 @@ struct JoinParams {
   std::string protocol_type;
   std::vector<ProtocolChoice> protocols;
   bool require_known_member_id = false;  // JoinGroup v4+
+  bool supports_skip_assignment = false;  // JoinGroup v9+
 };
 
 struct JoinMember {
@@ -95,6 +96,7 @@ struct JoinResult {
   std::string leader;
   std::string member_id;
   std::vector<JoinMember> members;  // only for the leader
+  bool skip_assignment = false;     // v9+: a static leader rejoined a stable group
 };
 
 struct SyncParams {

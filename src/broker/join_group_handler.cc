@@ -21,6 +21,7 @@ void Broker::handle_join_group(const RequestPtr& request) {
   params.protocol_type = body.protocol_type;
   for (auto& protocol : body.protocols) params.protocols.push_back({protocol.name, std::move(protocol.metadata)});
   params.require_known_member_id = version >= 4;
+  params.supports_skip_assignment = version >= 9;
   // Copied first: the lambda below moves params, and argument evaluation order is unspecified.
   std::string group_id = params.group_id;
   with_coordinator(group_id, [this, request, params = std::move(params)](GroupCoordinator& coordinator) mutable {
@@ -34,6 +35,7 @@ void Broker::handle_join_group(const RequestPtr& request) {
         response.protocol_name = result.protocol_name.value_or("");
         if (request->header.api_version >= 7 && result.error != ErrorCode::none) response.protocol_name.reset();
         response.leader = result.leader;
+        response.skip_assignment = result.skip_assignment;
         response.member_id = result.member_id;
         for (const auto& member : result.members)
           response.members.push_back({member.member_id, member.group_instance_id, member.metadata});

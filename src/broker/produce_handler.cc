@@ -33,6 +33,16 @@ void set_error(protocol::ProduceResponse::Partition& out, ErrorCode error, std::
 // Runs on the partition's I/O thread.
 void append_one(AppendItem& item) {
   Partition& partition = *item.partition;
+  // Idempotent producers: a retried batch is answered with its original offset and not written
+  // again; a stale epoch or a sequence gap is refused (Kafka's ProducerStateManager).
+  storage::ProducerStateTable& producers = partition.log->producer_state();
+  storage::ProducerCheck check = producers.check(parse_record_batch_header(item.batch.data()));
+  if (check.error != ErrorCode::none) return set_error(*item.out, check.error);
+  if (check.duplicate_base_offset.has_value()) {
+    item.out->base_offset = *check.duplicate_base_offset;
+    item.out->log_start_offset = partition.log->log_start_offset();
+    return;
+  }
   std::int64_t now = wall_ms();
   if (partition.settings.log_append_time) {
     set_log_append_time(item.batch.data(), item.batch.size(), now);
@@ -45,6 +55,7 @@ void append_one(AppendItem& item) {
     set_error(*item.out, ErrorCode::kafka_storage_error);
     return;
   }
+  producers.update(parse_record_batch_header(item.batch.data()));  // the batch now holds its offset
   // One node: what is appended is committed (the durability issue moves this to the flush point).
   partition.log->set_high_watermark(appended.value().last_offset + 1);
   item.out->base_offset = appended.value().base_offset;

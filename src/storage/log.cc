@@ -69,6 +69,7 @@ Result<std::unique_ptr<Log>> Log::open(std::filesystem::path dir, const LogConfi
   if (ec) return Status::from_errno(ec.value(), "create " + dir.string());
   std::unique_ptr<Log> log(new Log(std::move(dir), config));
   if (Status s = log->load_segments(recovery_point, clean_shutdown); !s.is_ok()) return s;
+  if (Status s = log->rebuild_producer_state(); !s.is_ok()) return s;
   return log;
 }
 
@@ -177,6 +178,60 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
   publish(std::move(list));
   auto snapshot = segments();
   unflushed_base_offset_ = snapshot->segments[*floor_segment(*snapshot, point)]->base_offset();
+  return Status::ok();
+}
+
+// The offset of the snapshot to load (the latest at or below the log end, from the last clean
+// close), or the log start when none. Deletes the others: those past the end lost their batches to
+// recovery; older ones are superseded.
+std::int64_t Log::load_producer_snapshot() {
+  std::int64_t start = log_start_offset(), end = log_end_offset();
+  std::vector<std::int64_t> offsets;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+    if (auto offset = parse_segment_name(entry.path().filename().string(), ".snapshot")) offsets.push_back(*offset);
+  std::sort(offsets.rbegin(), offsets.rend());
+  std::optional<std::int64_t> loaded;
+  for (std::int64_t offset : offsets) {
+    auto path = dir_ / segment_file_name(offset, ".snapshot");
+    if (!loaded && offset >= start && offset <= end) {
+      auto bytes = read_whole_file(path);
+      if (bytes.is_ok() && producer_state_.load_snapshot(bytes.value())) {
+        loaded = offset;
+        continue;
+      }
+      LOG_WARN("storage.producer_snapshot_unreadable", "path=%s", path.c_str());
+    }
+    std::filesystem::remove(path, ec);
+  }
+  return loaded.value_or(start);
+}
+
+Status Log::rebuild_producer_state() {
+  // Loads the snapshot, then reads the batch headers after it (headers only, never the records)
+  // through BatchHeaderScanner. After a clean close that is nothing; without a snapshot (first
+  // open, or a crash before any clean close) it is every header of the log.
+  producer_state_.clear();
+  std::int64_t scan_from = load_producer_snapshot();
+  auto snapshot = segments();
+  std::size_t first = floor_segment(*snapshot, scan_from).value_or(0);
+  for (std::size_t i = first; i < snapshot->segments.size(); ++i) {
+    const auto& segment = snapshot->segments[i];
+    BatchHeaderScanner scanner(segment->file()->fd(), 0, segment->committed_bytes());
+    RecordBatchHeader header;
+    std::uint64_t position = 0;
+    for (;;) {
+      auto more = scanner.next(&header, &position);
+      if (!more.is_ok()) return more.status();
+      if (!more.value()) break;
+      if (header.last_offset() >= scan_from) producer_state_.update(header);
+    }
+    // Recovery leaves whole batches; a sealed segment of a clean stop is not re-validated.
+    if (scanner.position() != segment->committed_bytes())
+      LOG_WARN("storage.producer_state_scan_short", "path=%s position=%llu committed=%llu",
+               segment->file()->path().c_str(), (unsigned long long)scanner.position(),
+               (unsigned long long)segment->committed_bytes());
+  }
   return Status::ok();
 }
 
@@ -392,7 +447,21 @@ Status Log::flush() {
 Status Log::close(bool clean) {
   auto snapshot = segments();
   if (Status s = snapshot->segments.back()->seal(); !s.is_ok()) return s;
-  if (clean) return flush();
+  if (!clean) return Status::ok();
+  if (Status s = flush(); !s.is_ok()) return s;
+  return write_producer_snapshot();
+}
+
+Status Log::write_producer_snapshot() {
+  // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing.
+  std::int64_t end = log_end_offset();
+  auto path = dir_ / segment_file_name(end, ".snapshot");
+  if (Status s = write_file_atomically(path, producer_state_.encode_snapshot()); !s.is_ok()) return s;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    auto offset = parse_segment_name(entry.path().filename().string(), ".snapshot");
+    if (offset && *offset != end) std::filesystem::remove(entry.path(), ec);
+  }
   return Status::ok();
 }
 

@@ -23,6 +23,7 @@
 
 #include "base/error_code.h"
 #include "base/status.h"
+#include "storage/producer_state.h"
 #include "storage/segment_file.h"
 
 namespace sluice::storage {
@@ -117,12 +118,18 @@ class Log {
   // the recovery point to the end offset seen at the start of the flush.
   Status flush();
   // Owner: appends the final time index entry, trims the active index files to their entries and
-  // gives back the log's preallocated blocks; when clean, then flushes everything. No append after.
+  // gives back the log's preallocated blocks; when clean, then flushes everything and writes the
+  // producer snapshot <log end>.snapshot (removing older ones). No append after.
   Status close(bool clean);
 
   // Any thread. Kafka's OffsetForLeaderEpoch answer: {epoch, end offset}, (-1, -1) when unknown.
   std::pair<std::int32_t, std::int64_t> end_offset_for_epoch(std::int32_t epoch) const;
   std::vector<EpochEntry> epoch_entries() const;
+
+  // Owner thread only: the idempotent-producer table. Log::open rebuilds it from the latest
+  // <offset>.snapshot at or below the log end (Kafka's format, written by close(clean)) and the
+  // batch headers after it; the produce path checks and updates it around append.
+  ProducerStateTable& producer_state() { return producer_state_; }
 
   // Any thread: the current immutable segment snapshot (tests, dump, retention).
   std::shared_ptr<const SegmentList> segments() const {
@@ -139,6 +146,9 @@ class Log {
                    std::int64_t max_timestamp, std::int64_t now_ms) const;
   void publish(std::vector<std::shared_ptr<Segment>> list);
   Status assign_epoch(std::int32_t epoch, std::int64_t start_offset);
+  Status rebuild_producer_state();
+  std::int64_t load_producer_snapshot();
+  Status write_producer_snapshot();
 
   std::filesystem::path dir_;
   LogConfig config_;
@@ -156,6 +166,8 @@ class Log {
   mutable std::mutex epochs_mutex_;  // guards epochs_; taken only when the epoch changes
   std::vector<EpochEntry> epochs_;
   std::atomic<std::int32_t> latest_epoch_{-1};
+
+  ProducerStateTable producer_state_;  // owner
 };
 
 }  // namespace sluice::storage

@@ -248,11 +248,22 @@ TEST(GroupCoordinator, StaticMemberRestartsWithoutRebalance) {
   EXPECT_EQ(again->error, ErrorCode::none);
   EXPECT_NE(again->member_id, old_id);
   EXPECT_EQ(again->generation_id, 1);  // no rebalance
+  EXPECT_EQ(again->leader, old_id);    // before v9 the old leader id comes back: nobody reassigns
+  EXPECT_TRUE(again->members.empty());
   EXPECT_EQ(h.state(), GroupState::stable);
   auto synced = h.sync(again->member_id, 1);
   ASSERT_TRUE(synced->has_value());
   EXPECT_EQ((*synced)->assignment, bytes("mine"));
   EXPECT_EQ(h.coordinator->heartbeat("g", old_id, std::string("instance-1"), 1), ErrorCode::unknown_member_id);
+  // From v9 the restarted leader is told it leads and may skip the assignment.
+  auto v9 = params;
+  v9.supports_skip_assignment = true;
+  std::optional<JoinResult> v9_result;
+  h.coordinator->join(v9, [&](JoinResult r) { v9_result = r; });
+  ASSERT_TRUE(v9_result.has_value());
+  EXPECT_EQ(v9_result->leader, v9_result->member_id);
+  EXPECT_TRUE(v9_result->skip_assignment);
+  EXPECT_EQ(v9_result->members.size(), 1u);
   auto stale = h.join_params(old_id);
   stale.group_instance_id = "instance-1";
   h.coordinator->join(stale, [&](JoinResult r) { again = r; });
