@@ -1,5 +1,5 @@
 // InitProducerId: hands out producer ids for idempotent producers (the Java producer needs one
-// for every send). Sequence checks come with the durability issue; transactions later.
+// for every send). The partitions check their sequences (storage/producer_state.h); transactions later.
 #include "broker/respond.h"
 #include "protocol/init_producer_id.h"
 
