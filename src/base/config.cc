@@ -128,6 +128,7 @@ const std::map<std::string, Setter>& setters() {
          c.inflight_bytes_max = bytes <= 0 ? (512ull << 20) : static_cast<std::uint64_t>(bytes);
          return true;
        }},
+      {"partitions.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.partitions_max); }},
       {"fetch.purgatory.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.fetch_parked_max); }},
       {"fetch.transfer", [](const std::string& v, Config& c) {
          if (v != "zerocopy" && v != "copy") return false;

@@ -43,6 +43,7 @@ struct Config {
   std::int32_t connection_requests_inflight_max = 100;     // queued.max.requests (per connection)
   std::uint64_t inflight_bytes_max = 512ull << 20;         // queued.max.request.bytes (global)
   std::int32_t fetch_parked_max = 10000;                   // fetch.purgatory.max (ours)
+  std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::string log_level = "info";                          // log.level (ours)
 

@@ -1,5 +1,7 @@
 #include "broker/topic_registry.h"
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <functional>
 #include <sstream>
@@ -192,6 +194,23 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
   return Status::ok();
 }
 
+std::string TopicRegistry::check_partition_limits(const TopicMap& current, std::int32_t partition_count) const {
+  std::int64_t existing = 0;
+  for (const auto& [name, topic] : current.by_name) existing += static_cast<std::int64_t>(topic->partitions.size());
+  if (existing + partition_count > config_.partitions_max)
+    return "the broker would hold " + std::to_string(existing + partition_count) + " partitions, over partitions.max=" +
+           std::to_string(config_.partitions_max);
+  // Each partition keeps its segment, offset index and time index open; keep room for sockets.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    std::int64_t needed = (existing + partition_count) * 3 + 1024;
+    if (needed > static_cast<std::int64_t>(files.rlim_cur))
+      return "not enough file descriptors for " + std::to_string(existing + partition_count) +
+             " partitions (open files limit " + std::to_string(files.rlim_cur) + "; raise LimitNOFILE)";
+  }
+  return "";
+}
+
 CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t partition_count,
                                         const std::map<std::string, std::string>& configs,
                                         bool validate_only) {
@@ -216,6 +235,12 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
   }
   std::lock_guard lock(create_mutex_);
   auto current = snapshot();
+  std::string limit_problem = check_partition_limits(*current, partition_count);
+  if (!limit_problem.empty()) {
+    result.error = ErrorCode::policy_violation;
+    result.message = limit_problem;
+    return result;
+  }
   if (auto existing = current->by_name.find(name); existing != current->by_name.end()) {
     result.error = ErrorCode::topic_already_exists;
     result.message = "topic '" + name + "' already exists";
@@ -241,6 +266,12 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
     Status written = log.is_ok() ? storage::write_partition_metadata(dir, topic->id) : log.status();
     if (!written.is_ok()) {
       LOG_ERROR("topic_create_failed", "topic=%s error=\"%s\"", name.c_str(), written.to_string().c_str());
+      // Leave no partial topic behind: its directories would be loaded at the next start.
+      topic->partitions.clear();
+      for (std::int32_t created = 0; created <= index; ++created) {
+        std::error_code ignored;
+        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(name, created), ignored);
+      }
       result.error = ErrorCode::kafka_storage_error;
       result.message = written.to_string();
       return result;

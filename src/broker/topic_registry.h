@@ -54,6 +54,8 @@ class TopicRegistry {
   std::map<std::string, std::string> effective_configs(const Topic& topic) const;
 
  private:
+  // Why `partition_count` more partitions cannot be created (partitions.max, open-files limit), or "".
+  std::string check_partition_limits(const TopicMap& current, std::int32_t partition_count) const;
   TopicSettings settings_for(const std::map<std::string, std::string>& configs) const;
   int owner_for(const std::string& topic, std::int32_t partition) const;
   Status save_topic_configs(const TopicMap& map);

@@ -1,6 +1,7 @@
 // sluice [server.properties] [--override key=value]...
 // Wiring only: configuration, start-up and shutdown order, signals.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstring>
@@ -86,6 +87,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // Every partition keeps three files open: take the whole open-files allowance the host gives.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) LOG_WARN("rlimit_nofile", "could not raise the open-files limit");
+  }
 
   sluice::broker::Broker broker(config);
   sluice::Status started = broker.start();

@@ -71,5 +71,23 @@ TEST(TopicRegistry, CreateAndReload) {
   EXPECT_EQ(reopened.effective_configs(*topic).at("cleanup.policy"), "delete");
 }
 
+TEST(TopicRegistry, PartitionLimitRefusesWholeTopic) {
+  TempDir dir;
+  Config config;
+  config.log_dirs = {dir.path.string()};
+  config.partitions_max = 5;
+  TopicRegistry registry(config, dir.path, 1);
+  ASSERT_TRUE(registry.load(true, {}).is_ok());
+  auto first = registry.create("a", 3, {}, false);
+  ASSERT_EQ(first.error, ErrorCode::none);
+  auto second = registry.create("b", 3, {}, false);
+  EXPECT_EQ(second.error, ErrorCode::policy_violation);
+  EXPECT_NE(second.message.find("partitions.max"), std::string::npos) << second.message;
+  EXPECT_EQ(registry.find("b"), nullptr);
+  EXPECT_FALSE(std::filesystem::exists(dir.path / "b-0"));
+  EXPECT_EQ(registry.create("c", 2, {}, false).error, ErrorCode::none);
+  for (auto& partition : first.topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
+}
+
 }  // namespace
 }  // namespace sluice::broker
