@@ -1,54 +1,62 @@
 #include "base/error_code.h"
 
+#include <array>
+#include <cstddef>
+
 namespace sluice {
+namespace {
+
+// Kafka's error names by code, from org.apache.kafka.common.protocol.Errors (0..120).
+constexpr std::array<const char*, 121> kErrorNames{
+    "NONE", "OFFSET_OUT_OF_RANGE", "CORRUPT_MESSAGE", "UNKNOWN_TOPIC_OR_PARTITION",
+    "INVALID_FETCH_SIZE", "LEADER_NOT_AVAILABLE", "NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT",
+    "BROKER_NOT_AVAILABLE", "REPLICA_NOT_AVAILABLE", "MESSAGE_TOO_LARGE", "STALE_CONTROLLER_EPOCH",
+    "OFFSET_METADATA_TOO_LARGE", "NETWORK_EXCEPTION", "COORDINATOR_LOAD_IN_PROGRESS",
+    "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR", "INVALID_TOPIC_EXCEPTION",
+    "RECORD_LIST_TOO_LARGE", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "INVALID_REQUIRED_ACKS", "ILLEGAL_GENERATION", "INCONSISTENT_GROUP_PROTOCOL",
+    "INVALID_GROUP_ID", "UNKNOWN_MEMBER_ID", "INVALID_SESSION_TIMEOUT", "REBALANCE_IN_PROGRESS",
+    "INVALID_COMMIT_OFFSET_SIZE", "TOPIC_AUTHORIZATION_FAILED", "GROUP_AUTHORIZATION_FAILED",
+    "CLUSTER_AUTHORIZATION_FAILED", "INVALID_TIMESTAMP", "UNSUPPORTED_SASL_MECHANISM",
+    "ILLEGAL_SASL_STATE", "UNSUPPORTED_VERSION", "TOPIC_ALREADY_EXISTS", "INVALID_PARTITIONS",
+    "INVALID_REPLICATION_FACTOR", "INVALID_REPLICA_ASSIGNMENT", "INVALID_CONFIG",
+    "NOT_CONTROLLER", "INVALID_REQUEST", "UNSUPPORTED_FOR_MESSAGE_FORMAT", "POLICY_VIOLATION",
+    "OUT_OF_ORDER_SEQUENCE_NUMBER", "DUPLICATE_SEQUENCE_NUMBER", "INVALID_PRODUCER_EPOCH",
+    "INVALID_TXN_STATE", "INVALID_PRODUCER_ID_MAPPING", "INVALID_TRANSACTION_TIMEOUT",
+    "CONCURRENT_TRANSACTIONS", "TRANSACTION_COORDINATOR_FENCED",
+    "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", "SECURITY_DISABLED", "OPERATION_NOT_ATTEMPTED",
+    "KAFKA_STORAGE_ERROR", "LOG_DIR_NOT_FOUND", "SASL_AUTHENTICATION_FAILED",
+    "UNKNOWN_PRODUCER_ID", "REASSIGNMENT_IN_PROGRESS", "DELEGATION_TOKEN_AUTH_DISABLED",
+    "DELEGATION_TOKEN_NOT_FOUND", "DELEGATION_TOKEN_OWNER_MISMATCH",
+    "DELEGATION_TOKEN_REQUEST_NOT_ALLOWED", "DELEGATION_TOKEN_AUTHORIZATION_FAILED",
+    "DELEGATION_TOKEN_EXPIRED", "INVALID_PRINCIPAL_TYPE", "NON_EMPTY_GROUP", "GROUP_ID_NOT_FOUND",
+    "FETCH_SESSION_ID_NOT_FOUND", "INVALID_FETCH_SESSION_EPOCH", "LISTENER_NOT_FOUND",
+    "TOPIC_DELETION_DISABLED", "FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH",
+    "UNSUPPORTED_COMPRESSION_TYPE", "STALE_BROKER_EPOCH", "OFFSET_NOT_AVAILABLE",
+    "MEMBER_ID_REQUIRED", "PREFERRED_LEADER_NOT_AVAILABLE", "GROUP_MAX_SIZE_REACHED",
+    "FENCED_INSTANCE_ID", "ELIGIBLE_LEADERS_NOT_AVAILABLE", "ELECTION_NOT_NEEDED",
+    "NO_REASSIGNMENT_IN_PROGRESS", "GROUP_SUBSCRIBED_TO_TOPIC", "INVALID_RECORD",
+    "UNSTABLE_OFFSET_COMMIT", "THROTTLING_QUOTA_EXCEEDED", "PRODUCER_FENCED", "RESOURCE_NOT_FOUND",
+    "DUPLICATE_RESOURCE", "UNACCEPTABLE_CREDENTIAL", "INCONSISTENT_VOTER_SET",
+    "INVALID_UPDATE_VERSION", "FEATURE_UPDATE_FAILED", "PRINCIPAL_DESERIALIZATION_FAILURE",
+    "SNAPSHOT_NOT_FOUND", "POSITION_OUT_OF_RANGE", "UNKNOWN_TOPIC_ID",
+    "DUPLICATE_BROKER_REGISTRATION", "BROKER_ID_NOT_REGISTERED", "INCONSISTENT_TOPIC_ID",
+    "INCONSISTENT_CLUSTER_ID", "TRANSACTIONAL_ID_NOT_FOUND", "FETCH_SESSION_TOPIC_ID_ERROR",
+    "INELIGIBLE_REPLICA", "NEW_LEADER_ELECTED", "OFFSET_MOVED_TO_TIERED_STORAGE",
+    "FENCED_MEMBER_EPOCH", "UNRELEASED_INSTANCE_ID", "UNSUPPORTED_ASSIGNOR", "STALE_MEMBER_EPOCH",
+    "MISMATCHED_ENDPOINT_TYPE", "UNSUPPORTED_ENDPOINT_TYPE", "UNKNOWN_CONTROLLER_ID",
+    "UNKNOWN_SUBSCRIPTION_ID", "TELEMETRY_TOO_LARGE", "INVALID_REGISTRATION",
+    "TRANSACTION_ABORTABLE"};
+static_assert(kErrorNames[69][0] == 'G', "GROUP_ID_NOT_FOUND is code 69");
+static_assert(kErrorNames[120][0] == 'T', "TRANSACTION_ABORTABLE is code 120");
+
+}  // namespace
 
 const char* error_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::none: return "NONE";
-    case ErrorCode::unknown_server_error: return "UNKNOWN_SERVER_ERROR";
-    case ErrorCode::offset_out_of_range: return "OFFSET_OUT_OF_RANGE";
-    case ErrorCode::corrupt_message: return "CORRUPT_MESSAGE";
-    case ErrorCode::unknown_topic_or_partition: return "UNKNOWN_TOPIC_OR_PARTITION";
-    case ErrorCode::message_too_large: return "MESSAGE_TOO_LARGE";
-    case ErrorCode::invalid_topic_exception: return "INVALID_TOPIC_EXCEPTION";
-    case ErrorCode::record_list_too_large: return "RECORD_LIST_TOO_LARGE";
-    case ErrorCode::invalid_required_acks: return "INVALID_REQUIRED_ACKS";
-    case ErrorCode::invalid_timestamp: return "INVALID_TIMESTAMP";
-    case ErrorCode::unsupported_version: return "UNSUPPORTED_VERSION";
-    case ErrorCode::topic_already_exists: return "TOPIC_ALREADY_EXISTS";
-    case ErrorCode::invalid_partitions: return "INVALID_PARTITIONS";
-    case ErrorCode::invalid_replication_factor: return "INVALID_REPLICATION_FACTOR";
-    case ErrorCode::invalid_config: return "INVALID_CONFIG";
-    case ErrorCode::invalid_request: return "INVALID_REQUEST";
-    case ErrorCode::kafka_storage_error: return "KAFKA_STORAGE_ERROR";
-    case ErrorCode::unsupported_compression_type: return "UNSUPPORTED_COMPRESSION_TYPE";
-    case ErrorCode::invalid_record: return "INVALID_RECORD";
-    case ErrorCode::unknown_topic_id: return "UNKNOWN_TOPIC_ID";
-    case ErrorCode::coordinator_not_available: return "COORDINATOR_NOT_AVAILABLE";
-    case ErrorCode::coordinator_load_in_progress: return "COORDINATOR_LOAD_IN_PROGRESS";
-    case ErrorCode::not_coordinator: return "NOT_COORDINATOR";
-    case ErrorCode::illegal_generation: return "ILLEGAL_GENERATION";
-    case ErrorCode::inconsistent_group_protocol: return "INCONSISTENT_GROUP_PROTOCOL";
-    case ErrorCode::invalid_group_id: return "INVALID_GROUP_ID";
-    case ErrorCode::unknown_member_id: return "UNKNOWN_MEMBER_ID";
-    case ErrorCode::invalid_session_timeout: return "INVALID_SESSION_TIMEOUT";
-    case ErrorCode::rebalance_in_progress: return "REBALANCE_IN_PROGRESS";
-    case ErrorCode::offset_metadata_too_large: return "OFFSET_METADATA_TOO_LARGE";
-    case ErrorCode::member_id_required: return "MEMBER_ID_REQUIRED";
-    case ErrorCode::group_max_size_reached: return "GROUP_MAX_SIZE_REACHED";
-    case ErrorCode::fenced_instance_id: return "FENCED_INSTANCE_ID";
-    case ErrorCode::non_empty_group: return "NON_EMPTY_GROUP";
-    case ErrorCode::group_id_not_found: return "GROUP_ID_NOT_FOUND";
-    case ErrorCode::group_subscribed_to_topic: return "GROUP_SUBSCRIBED_TO_TOPIC";
-    case ErrorCode::out_of_order_sequence_number: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
-    case ErrorCode::duplicate_sequence_number: return "DUPLICATE_SEQUENCE_NUMBER";
-    case ErrorCode::invalid_producer_epoch: return "INVALID_PRODUCER_EPOCH";
-    case ErrorCode::transactional_id_authorization_failed: return "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
-    case ErrorCode::invalid_replica_assignment: return "INVALID_REPLICA_ASSIGNMENT";
-    case ErrorCode::unknown_leader_epoch: return "UNKNOWN_LEADER_EPOCH";
-    case ErrorCode::fenced_leader_epoch: return "FENCED_LEADER_EPOCH";
-    default: return "ERROR";
-  }
+  auto value = static_cast<std::int16_t>(code);
+  if (value == -1) return "UNKNOWN_SERVER_ERROR";
+  if (value >= 0 && static_cast<std::size_t>(value) < kErrorNames.size()) return kErrorNames[static_cast<std::size_t>(value)];
+  return nullptr;
 }
 
 }  // namespace sluice

@@ -84,7 +84,8 @@ enum class ErrorCode : std::int16_t {
   fetch_session_topic_id_error = 106,
 };
 
-// The name Kafka gives the code (for logs and test messages).
+// The name Kafka gives the code (for logs, tools and test messages); null for a code Kafka has not
+// defined.
 const char* error_name(ErrorCode code);
 
 }  // namespace sluice
