@@ -22,32 +22,8 @@ BASE = {"group.initial.rebalance.delay.ms": 0, "group.min.session.timeout.ms": 1
         "offsets.topic.num.partitions": 5, "num.partitions": 1}
 
 
-def wait_until(b, predicate, timeout_s, interval_s=0.1, what="condition"):
-    """harness.wait_for that fails at once if the broker process died."""
-    def check():
-        if not b.running():
-            code = b.proc.returncode if b.proc is not None else b.last_exit_code
-            raise BrokerDied("broker exited (code %s) while waiting for %s" % (code, what))
-        return predicate()
-    deadline = time.monotonic() + timeout_s
-    last_error = None
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-        except BrokerDied:
-            raise
-        except Exception as e:  # noqa: BLE001 - reported on timeout
-            last_error = e
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.0fs waiting for %s%s" % (
-                timeout_s, what, (" (last error: %r)" % (last_error,)) if last_error else ""))
-        time.sleep(interval_s)
-
-
-class BrokerDied(AssertionError):
-    pass
+wait_until = harness.wait_until
+BrokerDied = harness.BrokerDied
 
 
 def new_consumer(b, group, **kw):
