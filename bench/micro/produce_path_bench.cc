@@ -6,54 +6,18 @@
 #include <vector>
 
 #include "base/crc32c.h"
-#include "base/endian.h"
 #include "protocol/codec.h"
 #include "protocol/produce.h"
 #include "protocol/record_batch.h"
+#include "protocol/records.h"
 
 namespace {
 
-void put_varint(std::vector<std::byte>& out, std::int64_t v) {
-  std::uint64_t zigzag = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-  while (zigzag >= 0x80) {
-    out.push_back(static_cast<std::byte>((zigzag & 0x7f) | 0x80));
-    zigzag >>= 7;
-  }
-  out.push_back(static_cast<std::byte>(zigzag));
-}
-
 // One uncompressed batch of `records` records of `value_bytes` each, with a valid CRC.
 std::vector<std::byte> make_batch(int records, int value_bytes) {
-  std::vector<std::byte> batch(61);
-  for (int i = 0; i < records; ++i) {
-    std::vector<std::byte> record;
-    record.push_back(std::byte{0});  // attributes
-    put_varint(record, 0);           // timestamp delta
-    put_varint(record, i);           // offset delta
-    put_varint(record, -1);          // null key
-    put_varint(record, value_bytes);
-    record.resize(record.size() + static_cast<std::size_t>(value_bytes), std::byte{'v'});
-    put_varint(record, 0);  // no headers
-    put_varint(batch, static_cast<std::int64_t>(record.size()));
-    std::size_t at = batch.size();
-    batch.resize(at + record.size());
-    std::memcpy(batch.data() + at, record.data(), record.size());
-  }
-  std::byte* p = batch.data();
-  sluice::store_be64(p + 0, 0);
-  sluice::store_be32(p + 8, static_cast<std::uint32_t>(batch.size() - 12));
-  sluice::store_be32(p + 12, 0);
-  p[16] = std::byte{2};
-  sluice::store_be16(p + 21, 0);
-  sluice::store_be32(p + 23, static_cast<std::uint32_t>(records - 1));
-  sluice::store_be64(p + 27, 1700000000000ull);
-  sluice::store_be64(p + 35, 1700000000000ull);
-  sluice::store_be64(p + 43, static_cast<std::uint64_t>(-1));
-  sluice::store_be16(p + 51, static_cast<std::uint16_t>(-1));
-  sluice::store_be32(p + 53, static_cast<std::uint32_t>(-1));
-  sluice::store_be32(p + 57, static_cast<std::uint32_t>(records));
-  sluice::store_be32(p + 17, sluice::compute_record_batch_crc(p, batch.size()));
-  return batch;
+  std::vector<sluice::protocol::RecordToWrite> batch(static_cast<std::size_t>(records));
+  for (auto& record : batch) record.value = std::vector<std::byte>(static_cast<std::size_t>(value_bytes), std::byte{'v'});
+  return sluice::protocol::build_record_batch(batch, 1700000000000);
 }
 
 void BM_memcpy_baseline(benchmark::State& state) {
