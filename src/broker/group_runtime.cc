@@ -101,15 +101,9 @@ ErrorCode Broker::append_internal(Partition& partition, const std::vector<GroupE
   for (const auto& record : records) to_write.push_back({record.key, record.value});
   std::int64_t now = wall_ms();
   auto batch = protocol::build_record_batch(to_write, now);
-  auto appended = partition.log->append(batch, partition.leader_epoch, now);
-  if (!appended.is_ok()) {
-    LOG_ERROR("append_failed", "topic=%s partition=%d error=\"%s\"", partition.topic.c_str(), partition.index,
-              appended.status().to_string().c_str());
-    return ErrorCode::kafka_storage_error;
-  }
-  partition.log->set_high_watermark(appended.value().last_offset + 1);
+  auto appended = append_and_commit(partition, batch, now);
   notify_fetch_waiters(partition);
-  return ErrorCode::none;
+  return appended.is_ok() ? ErrorCode::none : ErrorCode::kafka_storage_error;
 }
 
 void Broker::with_coordinator(const std::string& group_id, std::function<void(GroupCoordinator&)> work) {

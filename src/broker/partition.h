@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "base/uuid.h"
 #include "storage/log.h"
 
@@ -41,5 +43,10 @@ struct Topic {
   std::map<std::string, std::string> configs;  // explicitly set topic configs
   std::vector<std::shared_ptr<Partition>> partitions;
 };
+
+// Appends one batch to the partition's log and moves the high watermark past it (on one node,
+// what is appended is committed; the durability issue moves this to the flush point). Logs a
+// failure. Owner I/O thread only; the caller wakes parked fetches.
+Result<storage::AppendInfo> append_and_commit(Partition& partition, std::span<std::byte> batch, std::int64_t now_ms);
 
 }  // namespace sluice::broker

@@ -48,16 +48,9 @@ void append_one(AppendItem& item) {
     set_log_append_time(item.batch.data(), item.batch.size(), now);
     item.out->log_append_time_ms = now;
   }
-  auto appended = partition.log->append(item.batch, partition.leader_epoch, now);
-  if (!appended.is_ok()) {
-    LOG_ERROR("append_failed", "topic=%s partition=%d error=\"%s\"", partition.topic.c_str(), partition.index,
-              appended.status().to_string().c_str());
-    set_error(*item.out, ErrorCode::kafka_storage_error);
-    return;
-  }
+  auto appended = append_and_commit(partition, item.batch, now);
+  if (!appended.is_ok()) return set_error(*item.out, ErrorCode::kafka_storage_error);
   producers.update(parse_record_batch_header(item.batch.data()));  // the batch now holds its offset
-  // One node: what is appended is committed (the durability issue moves this to the flush point).
-  partition.log->set_high_watermark(appended.value().last_offset + 1);
   item.out->base_offset = appended.value().base_offset;
   item.out->log_start_offset = appended.value().log_start_offset;
 }
