@@ -106,9 +106,8 @@ std::shared_ptr<const Topic> TopicRegistry::find(std::string_view name) const {
 
 std::shared_ptr<const Topic> TopicRegistry::find(const Uuid& id) const {
   auto map = snapshot();
-  for (const auto& [name, topic] : map->by_name)
-    if (topic->id == id) return topic;
-  return nullptr;
+  auto it = map->by_id.find(id.bytes);
+  return it == map->by_id.end() ? nullptr : it->second;
 }
 
 Result<std::map<std::string, std::map<std::string, std::string>>> TopicRegistry::load_topic_configs() {
@@ -187,6 +186,7 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
       }
     }
     for (auto& partition : topic->partitions) partition->topic_id = topic->id;
+    map->by_id[topic->id.bytes] = topic;
     LOG_INFO("topic_loaded", "topic=%s partitions=%zu id=%s", name.c_str(), topic->partitions.size(),
              topic->id.to_base64().c_str());
   }
@@ -281,6 +281,7 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
   }
   auto next = std::make_shared<TopicMap>(*current);
   next->by_name[name] = topic;
+  next->by_id[topic->id.bytes] = topic;
   if (!configs.empty()) {
     Status saved = save_topic_configs(*next);
     if (!saved.is_ok()) LOG_ERROR("topic_configs_save_failed", "error=\"%s\"", saved.to_string().c_str());

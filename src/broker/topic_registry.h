@@ -6,6 +6,7 @@
 // work (directories, partition.metadata, empty segments) before the topic becomes visible.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -23,6 +24,7 @@ namespace sluice::broker {
 
 struct TopicMap {
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> by_name;
+  std::map<std::array<std::uint8_t, 16>, std::shared_ptr<Topic>> by_id;  // the same topics (Fetch v13)
 };
 
 struct CreateTopicResult {
