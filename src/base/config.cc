@@ -1,5 +1,6 @@
 #include "base/config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -150,6 +151,26 @@ const std::map<std::string, Setter>& setters() {
        }},
       {"offsets.retention.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX / 2, c.offsets_retention_check_ms); }},
       {"offset.metadata.max.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 0, INT32_MAX, c.offset_metadata_bytes_max); }},
+      {"flush.mode", [](const std::string& v, Config& c) {
+         if (v != "durable" && v != "async") return false;
+         c.flush_durable = v == "durable";
+         return true;
+       }},
+      {"log.flush.interval.messages", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX, c.flush_messages); }},
+      {"log.flush.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT64_MAX, c.flush_ms); }},
+      {"log.flush.scheduler.interval.ms", [](const std::string& v, Config& c) {
+         // Kafka's default (Long.MAX_VALUE) means "never"; we check at least once a minute.
+         std::int64_t ms;
+         if (!parse_integer<std::int64_t>(v, 1, INT64_MAX, ms)) return false;
+         c.flush_check_ms = std::min<std::int64_t>(ms, 60000);
+         return true;
+       }},
+      {"flush.writebehind.bytes", [](const std::string& v, Config& c) { return parse_integer<std::uint32_t>(v, 0, 1u << 30, c.flush_writebehind_bytes); }},
+      {"log.flush.offset.checkpoint.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 100, INT32_MAX, c.checkpoint_interval_ms); }},
+      {"producer.id.expiration.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX / 2, c.producer_expiration_ms); }},
+      {"producer.id.expiration.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT32_MAX, c.producer_expiration_check_ms); }},
+      {"producer.state.max.per.partition", [](const std::string& v, Config& c) { return parse_integer(v, 1, 100000000, c.producers_max); }},
+      {"storage.faults", [](const std::string& v, Config& c) { c.storage_faults = v; return true; }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
          c.log_level = v;
@@ -225,6 +246,9 @@ std::map<std::string, std::string> Config::topic_defaults() const {
       {"index.interval.bytes", std::to_string(index_interval_bytes)},
       {"retention.ms", "604800000"},
       {"retention.bytes", "-1"},
+      {"flush.messages", std::to_string(flush_messages)},
+      {"flush.ms", std::to_string(flush_ms)},
+      {"flush.mode", flush_durable ? "durable" : "async"},
   };
 }
 

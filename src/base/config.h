@@ -47,6 +47,18 @@ struct Config {
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::string log_level = "info";                          // log.level (ours)
 
+  // Durability.
+  bool flush_durable = true;                               // flush.mode=durable|async (ours)
+  std::int64_t flush_messages = INT64_MAX;                 // log.flush.interval.messages
+  std::int64_t flush_ms = INT64_MAX;                       // log.flush.interval.ms
+  std::int64_t flush_check_ms = 1000;                      // log.flush.scheduler.interval.ms
+  std::uint32_t flush_writebehind_bytes = 1 << 20;         // flush.writebehind.bytes (ours; 0: off)
+  std::int64_t checkpoint_interval_ms = 60000;             // log.flush.offset.checkpoint.interval.ms
+  std::string storage_faults;                              // storage.faults (ours; tests only)
+  std::int64_t producer_expiration_ms = 86400000;          // producer.id.expiration.ms
+  std::int64_t producer_expiration_check_ms = 600000;      // producer.id.expiration.check.interval.ms
+  std::int32_t producers_max = 10000;                      // producer.state.max.per.partition (ours)
+
   // Consumer groups.
   std::int32_t group_session_timeout_ms_min = 6000;        // group.min.session.timeout.ms
   std::int32_t group_session_timeout_ms_max = 1800000;     // group.max.session.timeout.ms

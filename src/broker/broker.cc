@@ -23,6 +23,13 @@ Status Broker::start() {
   auto meta = storage::load_or_create_meta_properties(log_dir_, config_.node_id);
   if (!meta.is_ok()) return meta.status();
   meta_ = meta.value();
+  if (!config_.storage_faults.empty()) {
+    auto injected = storage::FaultInjectingFileIo::parse(config_.storage_faults);
+    if (!injected.is_ok()) return injected.status();
+    injected_file_io_ = std::move(injected).value();
+    storage::set_file_io(injected_file_io_.get());
+    LOG_WARN("storage.faults_enabled", "rules=\"%s\"", config_.storage_faults.c_str());
+  }
   bool clean = storage::clean_shutdown_marker_exists(log_dir_);
   auto recovery_points = storage::read_offset_checkpoint(log_dir_ / storage::recovery_point_checkpoint_file);
   if (!recovery_points.is_ok()) return recovery_points.status();
@@ -46,7 +53,10 @@ Status Broker::start() {
   }
   Status groups = open_consumer_offsets();
   if (!groups.is_ok()) return groups;
-  for (int i = 0; i < config_.io_threads; ++i) schedule_offset_expiry(i);
+  for (int i = 0; i < config_.io_threads; ++i) {
+    schedule_offset_expiry(i);
+    schedule_maintenance(i);
+  }
   for (int i = 0; i < config_.network_threads; ++i) {
     net::NetworkThreadConfig thread_config;
     thread_config.listener = config_.listeners.at(0);
@@ -124,6 +134,7 @@ void Broker::stop() {
     LOG_ERROR("checkpoint_failed", "error=\"%s\"", written.to_string().c_str());
   }
   LOG_INFO("stopped", "clean=%s", written.is_ok() && all_closed ? "true" : "false");
+  if (injected_file_io_) storage::set_file_io(nullptr);
 }
 
 Status Broker::write_checkpoints() {

@@ -22,6 +22,7 @@
 #include "protocol/api_keys.h"
 #include "protocol/codec.h"
 #include "protocol/header.h"
+#include "storage/file_io.h"
 #include "storage/log_dir.h"
 
 namespace sluice::broker {
@@ -115,6 +116,13 @@ class Broker : public net::RequestHandler {
   std::pair<std::string, std::int32_t> advertised_endpoint() const;
   Status write_checkpoints();
 
+  // Housekeeping on each I/O thread (maintenance.cc): flush.ms flushes, producer-id expiry, and
+  // (on I/O thread 0) the periodic offset checkpoints, each on its own repeating timer.
+  void schedule_maintenance(int io_thread);
+  void run_flush_policy(int io_thread);
+  void expire_producers(int io_thread);
+  void checkpoint_periodically();
+
   Config config_;
   std::filesystem::path log_dir_;
   storage::MetaProperties meta_;
@@ -132,6 +140,7 @@ class Broker : public net::RequestHandler {
   std::vector<std::unique_ptr<GroupRuntime>> group_runtimes_;  // one per I/O thread
   std::shared_ptr<const Topic> consumer_offsets_;
   bool started_ = false;
+  std::unique_ptr<storage::FileIo> injected_file_io_;  // storage.faults (tests)
 };
 
 }  // namespace sluice::broker

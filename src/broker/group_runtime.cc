@@ -101,8 +101,9 @@ ErrorCode Broker::append_internal(Partition& partition, const std::vector<GroupE
   for (const auto& record : records) to_write.push_back({record.key, record.value});
   std::int64_t now = wall_ms();
   auto batch = protocol::build_record_batch(to_write, now);
-  auto appended = append_and_commit(partition, batch, now);
-  notify_fetch_waiters(partition);
+  // Answered once written (as acks=1); the high watermark follows the flush mode.
+  auto& flusher = io_threads_[static_cast<std::size_t>(partition.io_thread)]->flusher();
+  auto appended = append_and_commit(partition, flusher, batch, now, [this, &partition] { notify_fetch_waiters(partition); });
   return appended.is_ok() ? ErrorCode::none : ErrorCode::kafka_storage_error;
 }
 

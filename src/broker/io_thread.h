@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "io/event_loop.h"
+#include "storage/flusher.h"
 
 namespace sluice::broker {
 
@@ -17,12 +18,15 @@ class IoThread {
   Status start();
   void stop_and_join();
   io::EventLoop& loop() { return loop_; }
+  // Group commit for the logs this thread owns. This thread only.
+  storage::Flusher& flusher() { return flusher_; }
   int index() const { return index_; }
 
  private:
   int index_;
   int cpu_;
   io::EventLoop loop_;
+  storage::Flusher flusher_{loop_};  // destroyed before the loop, after the thread stopped
   std::thread thread_;
 };
 

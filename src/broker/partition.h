@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -15,6 +16,7 @@
 
 #include "base/status.h"
 #include "base/uuid.h"
+#include "storage/flusher.h"
 #include "storage/log.h"
 
 namespace sluice::broker {
@@ -23,6 +25,12 @@ struct TopicSettings {
   std::uint32_t message_bytes_max = 1048588;  // max.message.bytes
   bool log_append_time = false;               // message.timestamp.type=LogAppendTime
   storage::LogConfig log;
+  // Durability (see Broker::commit): in durable mode the high watermark is the log's durable
+  // point and acks=all waits for it; in async mode it is the log end, and the log is synced
+  // every flush_messages messages or flush_ms milliseconds (Kafka's flush.messages / flush.ms).
+  bool flush_durable = true;                  // flush.mode
+  std::int64_t flush_messages = INT64_MAX;    // flush.messages
+  std::int64_t flush_ms = INT64_MAX;          // flush.ms
 };
 
 struct Partition {
@@ -34,6 +42,7 @@ struct Partition {
   TopicSettings settings;
   std::unique_ptr<storage::Log> log;
   std::atomic<std::uint64_t> fetch_waiters{0};
+  std::int64_t flushed_ms = 0;  // owner I/O thread: when its last flush was asked for (flush.ms)
 };
 
 struct Topic {
@@ -44,9 +53,20 @@ struct Topic {
   std::vector<std::shared_ptr<Partition>> partitions;
 };
 
-// Appends one batch to the partition's log and moves the high watermark past it (on one node,
-// what is appended is committed; the durability issue moves this to the flush point). Logs a
-// failure. Owner I/O thread only; the caller wakes parked fetches.
-Result<storage::AppendInfo> append_and_commit(Partition& partition, std::span<std::byte> batch, std::int64_t now_ms);
+// Appends one batch to the partition's log and applies its flush policy. Owner I/O thread only;
+// `flusher` is that thread's. Logs a failure. `on_high_watermark` runs on this thread once the
+// high watermark has moved past the batch: before this returns in async mode, after the group
+// commit that makes the batch durable in durable mode (not at all if that commit fails). The
+// caller wakes parked fetches from it.
+Result<storage::AppendInfo> append_and_commit(Partition& partition, storage::Flusher& flusher, std::span<std::byte> batch,
+                                              std::int64_t now_ms, std::function<void()> on_high_watermark);
+
+// Owner I/O thread: runs `done` once the log is durable below `offset` in durable mode (the answer
+// to acks=all), at once in async mode. Requires: offset <= log end.
+void wait_durable(Partition& partition, storage::Flusher& flusher, std::int64_t offset, storage::Flusher::Done done);
+
+// Owner I/O thread: starts a flush when flush.ms has passed since the last one and something is
+// unflushed (async mode; durable mode flushes on every append).
+void flush_if_due(const std::shared_ptr<Partition>& partition, storage::Flusher& flusher, std::int64_t now_ms);
 
 }  // namespace sluice::broker

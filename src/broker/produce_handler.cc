@@ -1,6 +1,7 @@
 // Produce: validate each partition's batch on the network thread (CRC, sizes, counts; never
 // decompressing), hand the appends to the partitions' I/O threads, answer when all are done.
 #include <map>
+#include <optional>
 
 #include "base/clock.h"
 #include "broker/respond.h"
@@ -30,29 +31,38 @@ void set_error(protocol::ProduceResponse::Partition& out, ErrorCode error, std::
   if (!message.empty()) out.error_message = std::move(message);
 }
 
-// Runs on the partition's I/O thread.
-void append_one(AppendItem& item) {
+// Runs on the partition's I/O thread. Returns the offset the answer must wait to be durable
+// below (acks=all in durable mode), or nullopt to answer now.
+std::optional<std::int64_t> append_one(AppendItem& item, storage::Flusher& flusher, std::function<void()> on_high_watermark) {
   Partition& partition = *item.partition;
   // Idempotent producers: a retried batch is answered with its original offset and not written
   // again; a stale epoch or a sequence gap is refused (Kafka's ProducerStateManager).
   storage::ProducerStateTable& producers = partition.log->producer_state();
   storage::ProducerCheck check = producers.check(parse_record_batch_header(item.batch.data()));
-  if (check.error != ErrorCode::none) return set_error(*item.out, check.error);
+  if (check.error != ErrorCode::none) {
+    set_error(*item.out, check.error);
+    return std::nullopt;
+  }
   if (check.duplicate_base_offset.has_value()) {
     item.out->base_offset = *check.duplicate_base_offset;
     item.out->log_start_offset = partition.log->log_start_offset();
-    return;
+    // The original may still be on its way to the disk: the retry's answer waits for it too.
+    return partition.log->log_end_offset();
   }
   std::int64_t now = wall_ms();
   if (partition.settings.log_append_time) {
     set_log_append_time(item.batch.data(), item.batch.size(), now);
     item.out->log_append_time_ms = now;
   }
-  auto appended = append_and_commit(partition, item.batch, now);
-  if (!appended.is_ok()) return set_error(*item.out, ErrorCode::kafka_storage_error);
+  auto appended = append_and_commit(partition, flusher, item.batch, now, std::move(on_high_watermark));
+  if (!appended.is_ok()) {
+    set_error(*item.out, ErrorCode::kafka_storage_error);
+    return std::nullopt;
+  }
   producers.update(parse_record_batch_header(item.batch.data()));  // the batch now holds its offset
   item.out->base_offset = appended.value().base_offset;
   item.out->log_start_offset = appended.value().log_start_offset;
+  return appended.value().last_offset + 1;
 }
 
 // The checks Kafka makes before an append, for one partition. Returns none and sets *partition
@@ -133,18 +143,33 @@ void Broker::handle_produce(const RequestPtr& request) {
   ++request->connection->writes_inflight;
   io::EventLoop& network_loop = request->connection->loop();
   for (auto& [thread, items] : by_thread) {
-    io_threads_[static_cast<std::size_t>(thread)]->loop().post(
-        [this, job, items = std::move(items), &network_loop, finish]() mutable {
-          for (auto& item : items) {
-            append_one(item);
-            notify_fetch_waiters(*item.partition);
-          }
-          network_loop.post([this, job, finish] {
-            if (--job->io_threads_pending > 0) return;
-            finish(job);
-            write_done(*job->request->connection);
-          });
+    IoThread& io_thread = *io_threads_[static_cast<std::size_t>(thread)];
+    io_thread.loop().post([this, job, items = std::move(items), &network_loop, finish, &io_thread]() mutable {
+      // This thread's part is done when every item is appended and, for acks=all in durable
+      // mode, durable; the last one to finish tells the network thread.
+      auto waiting = std::make_shared<std::size_t>(1);
+      auto one_done = [this, job, waiting, &network_loop, finish] {
+        if (--*waiting > 0) return;
+        network_loop.post([this, job, finish] {
+          if (--job->io_threads_pending > 0) return;
+          finish(job);
+          write_done(*job->request->connection);
         });
+      };
+      storage::Flusher& flusher = io_thread.flusher();
+      const bool acks_all = job->body.acks == -1;
+      for (auto& item : items) {
+        auto partition = item.partition;
+        auto wait_below = append_one(item, flusher, [this, partition] { notify_fetch_waiters(*partition); });
+        if (!acks_all || !wait_below) continue;
+        ++*waiting;
+        wait_durable(*partition, flusher, *wait_below, [out = item.out, one_done](const Status& status) {
+          if (!status.is_ok()) set_error(*out, ErrorCode::kafka_storage_error);
+          one_done();
+        });
+      }
+      one_done();
+    });
   }
 }
 

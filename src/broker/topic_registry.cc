@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 namespace sluice::broker {
@@ -40,6 +41,7 @@ std::string TopicRegistry::check_topic_config(const std::string& key, const std:
     if (value == "delete" || value == "compact" || value == "compact,delete" || value == "delete,compact") return "";
     return "cleanup.policy must be delete and/or compact";
   }
+  if (key == "flush.mode") return value == "durable" || value == "async" ? "" : "flush.mode must be durable or async";
   if (key == "message.timestamp.type") {
     return value == "CreateTime" || value == "LogAppendTime" ? "" : "message.timestamp.type must be CreateTime or LogAppendTime";
   }
@@ -81,6 +83,9 @@ TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::strin
   settings.log.segment_ms = config_.segment_ms;
   settings.log.index_interval_bytes = config_.index_interval_bytes;
   settings.log.index_bytes_max = config_.index_bytes_max;
+  settings.flush_durable = config_.flush_durable;
+  settings.flush_messages = config_.flush_messages;
+  settings.flush_ms = config_.flush_ms;
   std::int64_t number = 0;
   for (const auto& [key, value] : configs) {
     if (key == "max.message.bytes" && parse_int64(value, number)) settings.message_bytes_max = static_cast<std::uint32_t>(number);
@@ -89,6 +94,9 @@ TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::strin
     if (key == "segment.ms" && parse_int64(value, number)) settings.log.segment_ms = number;
     if (key == "index.interval.bytes" && parse_int64(value, number)) settings.log.index_interval_bytes = static_cast<std::uint32_t>(number);
     if (key == "segment.index.bytes" && parse_int64(value, number)) settings.log.index_bytes_max = static_cast<std::uint32_t>(number);
+    if (key == "flush.mode") settings.flush_durable = value == "durable";
+    if (key == "flush.messages" && parse_int64(value, number)) settings.flush_messages = number;
+    if (key == "flush.ms" && parse_int64(value, number)) settings.flush_ms = number;
   }
   return settings;
 }
@@ -136,6 +144,22 @@ Status TopicRegistry::save_topic_configs(const TopicMap& map) {
   return storage::write_file_atomically(log_dir_ / topic_configs_file, text);
 }
 
+Status TopicRegistry::prepare_loaded_log(Partition& partition) const {
+  storage::Log& log = *partition.log;
+  // After a crash the recovered tail may still be only in the page cache. In durable mode the
+  // high watermark is the durable point, so sync it before anyone can read it.
+  if (partition.settings.flush_durable && log.recovery_point() < log.log_end_offset()) {
+    LOG_INFO("storage.flush_recovered_tail", "dir=%s from=%lld to=%lld", log.dir().c_str(),
+             (long long)log.recovery_point(), (long long)log.log_end_offset());
+    if (Status s = log.flush(); !s.is_ok()) return s;
+  }
+  log.set_high_watermark(log.log_end_offset());
+  auto& producers = log.producer_state();
+  producers.set_producers_max(static_cast<std::size_t>(config_.producers_max));
+  producers.expire(wall_ms(), config_.producer_expiration_ms);
+  return Status::ok();
+}
+
 Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points) {
   auto dirs = storage::list_partition_dirs(log_dir_);
   if (!dirs.is_ok()) return dirs.status();
@@ -167,7 +191,7 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
     auto log = storage::Log::open(dir.path, partition->settings.log, recovery_point, clean_shutdown);
     if (!log.is_ok()) return log.status();
     partition->log = std::move(log).value();
-    partition->log->set_high_watermark(partition->log->log_end_offset());
+    if (Status s = prepare_loaded_log(*partition); !s.is_ok()) return s;
     auto epochs = partition->log->epoch_entries();
     if (!epochs.empty()) partition->leader_epoch = epochs.back().epoch;
     topic->partitions.push_back(std::move(partition));
@@ -277,6 +301,7 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
       return result;
     }
     partition->log = std::move(log).value();
+    partition->log->producer_state().set_producers_max(static_cast<std::size_t>(config_.producers_max));
     topic->partitions.push_back(std::move(partition));
   }
   auto next = std::make_shared<TopicMap>(*current);

@@ -60,6 +60,9 @@ class TopicRegistry {
   std::string check_partition_limits(const TopicMap& current, std::int32_t partition_count) const;
   TopicSettings settings_for(const std::map<std::string, std::string>& configs) const;
   int owner_for(const std::string& topic, std::int32_t partition) const;
+  // A log just opened at start-up: sync a recovered tail (durable mode), set the high watermark,
+  // bound and expire its producer state.
+  Status prepare_loaded_log(Partition& partition) const;
   Status save_topic_configs(const TopicMap& map);
   Result<std::map<std::string, std::map<std::string, std::string>>> load_topic_configs();
 

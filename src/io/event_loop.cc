@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -79,6 +80,14 @@ void EventLoop::submit_read(Completion* completion, int fd, void* buffer, std::s
 
 void EventLoop::submit_poll(Completion* completion, int fd, unsigned events) {
   io_uring_prep_poll_add(sqe(completion), fd, events);
+}
+
+void EventLoop::submit_fsync(Completion* completion, int fd, bool data_only) {
+  io_uring_prep_fsync(sqe(completion), fd, data_only ? IORING_FSYNC_DATASYNC : 0);
+}
+
+void EventLoop::submit_sync_file_range(Completion* completion, int fd, std::uint64_t position, std::uint32_t bytes) {
+  io_uring_prep_sync_file_range(sqe(completion), fd, bytes, position, SYNC_FILE_RANGE_WRITE);
 }
 
 void EventLoop::submit_multishot_accept(Completion* completion, int listen_fd, int flags) {

@@ -62,6 +62,11 @@ class EventLoop {
   void submit_recv(Completion* completion, int fd, void* buffer, std::size_t bytes);
   void submit_read(Completion* completion, int fd, void* buffer, std::size_t bytes, std::uint64_t offset);
   void submit_poll(Completion* completion, int fd, unsigned events);
+  // fdatasync (data_only) or fsync of fd, run by the kernel's io-wq workers: the loop keeps running.
+  void submit_fsync(Completion* completion, int fd, bool data_only);
+  // Starts write-back of [position, position + bytes) without waiting for it
+  // (sync_file_range(SYNC_FILE_RANGE_WRITE)), off the loop thread.
+  void submit_sync_file_range(Completion* completion, int fd, std::uint64_t position, std::uint32_t bytes);
   // Completes once per accepted connection (IORING_CQE_F_MORE set while it stays armed).
   void submit_multishot_accept(Completion* completion, int listen_fd, int flags);
 

@@ -1,4 +1,5 @@
 #include "storage/index.h"
+#include "storage/file_io.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -17,7 +18,7 @@ namespace sluice::storage {
 Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::filesystem::path& path, std::uint32_t entry_bytes,
                                                    std::uint32_t capacity_bytes, bool active) {
   SLUICE_ASSERT(entry_bytes == 8 || entry_bytes == 12, "entry_bytes=%u", entry_bytes);
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = file_io().open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "open " + path.string());
   std::unique_ptr<IndexFile> file(new IndexFile(path, fd, entry_bytes));
   struct stat st;
@@ -38,7 +39,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::filesystem::path& 
 
 IndexFile::~IndexFile() {
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
-  ::close(fd_);
+  file_io().close(fd_);
 }
 
 Status IndexFile::map(std::size_t bytes) {
@@ -57,7 +58,7 @@ Status IndexFile::make_active(std::uint32_t capacity_bytes) {
   std::uint32_t capacity_entries = std::max(capacity_bytes / entry_bytes_, entry_count());
   std::size_t bytes = std::size_t{capacity_entries} * entry_bytes_;
   // Kafka sizes the active index file to the maximum with setLength (a sparse file).
-  if (ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
+  if (file_io().ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
   if (Status s = map(bytes); !s.is_ok()) return s;
   entry_count_max_ = capacity_entries;
   return Status::ok();
@@ -81,14 +82,14 @@ void IndexFile::truncate_entries(std::uint32_t count) {
 Status IndexFile::trim() {
   std::size_t bytes = std::size_t{entry_count()} * entry_bytes_;
   // The mapping stays as it is: nobody reads past the entries, which stay inside the file.
-  if (ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
+  if (file_io().ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
   entry_count_max_ = entry_count();
   return Status::ok();
 }
 
 Status IndexFile::sync() {
   // fsync writes back the pages dirtied through the shared mapping and a trimmed size.
-  if (fsync(fd_) != 0) return Status::from_errno(errno, "fsync " + path_.string());
+  if (file_io().fsync(fd_) != 0) return Status::from_errno(errno, "fsync " + path_.string());
   return Status::ok();
 }
 

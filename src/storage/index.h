@@ -45,6 +45,7 @@ class IndexFile {
   Status trim();
   Status sync();
   const std::filesystem::path& path() const { return path_; }
+  int fd() const { return fd_; }
 
  private:
   IndexFile(std::filesystem::path path, int fd, std::uint32_t entry_bytes)

@@ -264,12 +264,19 @@ Status Log::roll(std::int64_t base_offset, std::int64_t now_ms) {
   list.push_back(std::move(segment).value());
   publish(std::move(list));
   directory_dirty_ = true;
+  // Kafka snapshots the producer state at every roll, so recovery after a crash reads only the
+  // batches after the newest snapshot. A snapshot past the log end that a crash leaves behind is
+  // ignored on open.
+  if (producer_state_.producer_count() > 0)
+    if (Status s = write_producer_snapshot(base_offset, false); !s.is_ok())
+      LOG_WARN("storage.producer_snapshot_failed", "dir=%s error=\"%s\"", dir_.c_str(), s.to_string().c_str());
   LOG_DEBUG("storage.roll", "dir=%s base_offset=%lld", dir_.c_str(), (long long)base_offset);
   return Status::ok();
 }
 
 Result<AppendInfo> Log::append(std::span<std::byte> batch, std::int32_t leader_epoch, std::int64_t now_ms) {
   SLUICE_ASSERT(batch.size() >= record_batch_header_bytes, "bytes=%zu", batch.size());
+  if (offline()) return Status::from_errno(EIO, "log offline: " + dir_.string());
   RecordBatchHeader header = parse_record_batch_header(batch.data());
   SLUICE_ASSERT(header.magic == 2, "magic=%d", header.magic);
   SLUICE_ASSERT(header.batch_bytes() == static_cast<std::int64_t>(batch.size()), "batch_length=%d bytes=%zu",
@@ -282,15 +289,23 @@ Result<AppendInfo> Log::append(std::span<std::byte> batch, std::int32_t leader_e
   header.partition_leader_epoch = leader_epoch;
 
   auto active = segments()->segments.back();
+  bool rolled = false;
   if (should_roll(*active, static_cast<std::uint32_t>(batch.size()), header.last_offset(), header.max_timestamp, now_ms)) {
     if (Status s = roll(base_offset, now_ms); !s.is_ok()) return s;
     active = segments()->segments.back();
+    rolled = true;
   }
-  if (Status s = active->append(batch, header); !s.is_ok()) return s;
+  if (Status s = active->append(batch, header); !s.is_ok()) {
+    // Out of space is not the log's fault: the segment undid the partial write, the next append
+    // may succeed. Any other failure leaves the file in a state we cannot vouch for.
+    if (s.errno_value() != ENOSPC || active->committed_bytes() != active->file_bytes_written())
+      set_offline(s.message().c_str());
+    return s;
+  }
   if (leader_epoch >= 0 && leader_epoch > latest_epoch_.load(std::memory_order_relaxed))
     if (Status s = assign_epoch(leader_epoch, base_offset); !s.is_ok()) return s;
   log_end_offset_.store(header.last_offset() + 1, std::memory_order_release);
-  return AppendInfo{base_offset, header.last_offset(), log_start_offset()};
+  return AppendInfo{base_offset, header.last_offset(), log_start_offset(), rolled};
 }
 
 void Log::set_high_watermark(std::int64_t hwm) {
@@ -302,6 +317,10 @@ void Log::set_high_watermark(std::int64_t hwm) {
 ReadResult Log::read(std::int64_t offset, std::uint32_t max_bytes, bool min_one_batch) const {
   // Load order matters: the bytes below the high watermark were committed before it was stored.
   ReadResult result{ErrorCode::none, std::nullopt, 0, 0, 0};
+  if (offline()) {
+    result.error = ErrorCode::kafka_storage_error;
+    return result;
+  }
   result.log_start_offset = log_start_offset();
   result.high_watermark = high_watermark();
   result.log_end_offset = log_end_offset();
@@ -447,22 +466,79 @@ Status Log::flush() {
 Status Log::close(bool clean) {
   auto snapshot = segments();
   if (Status s = snapshot->segments.back()->seal(); !s.is_ok()) return s;
-  if (!clean) return Status::ok();
+  if (!clean || offline()) return Status::ok();
   if (Status s = flush(); !s.is_ok()) return s;
-  return write_producer_snapshot();
+  // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing.
+  return write_producer_snapshot(log_end_offset(), true);
 }
 
-Status Log::write_producer_snapshot() {
-  // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing.
-  std::int64_t end = log_end_offset();
-  auto path = dir_ / segment_file_name(end, ".snapshot");
+Status Log::write_producer_snapshot(std::int64_t offset, bool only) {
+  auto path = dir_ / segment_file_name(offset, ".snapshot");
   if (Status s = write_file_atomically(path, producer_state_.encode_snapshot()); !s.is_ok()) return s;
+  // Keep the two newest at a roll (Kafka keeps several; one older helps if the newest is lost
+  // with a torn tail); only this one at a clean close.
+  std::vector<std::int64_t> offsets;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    auto offset = parse_segment_name(entry.path().filename().string(), ".snapshot");
-    if (offset && *offset != end) std::filesystem::remove(entry.path(), ec);
-  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+    if (auto found = parse_segment_name(entry.path().filename().string(), ".snapshot"); found && *found != offset)
+      offsets.push_back(*found);
+  std::sort(offsets.rbegin(), offsets.rend());
+  for (std::size_t i = only ? 0 : 1; i < offsets.size(); ++i)
+    std::filesystem::remove(dir_ / segment_file_name(offsets[i], ".snapshot"), ec);
   return Status::ok();
+}
+
+FlushPlan Log::plan_flush() {
+  FlushPlan plan;
+  plan.end_offset = log_end_offset();
+  auto snapshot = segments();
+  plan.active_base_offset = snapshot->segments.back()->base_offset();
+  for (const auto& segment : snapshot->segments) {
+    if (segment->base_offset() < unflushed_base_offset_) continue;
+    plan.targets.push_back({segment, segment->file()->fd(), true});
+    if (segment->base_offset() == plan.active_base_offset) continue;
+    plan.targets.push_back({segment, segment->offset_index().file().fd(), false});
+    plan.targets.push_back({segment, segment->time_index().file().fd(), false});
+  }
+  plan.directory = directory_dirty_;
+  directory_dirty_ = false;
+  SLUICE_ASSERT(!plan.targets.empty(), "dir=%s unflushed_base=%lld", dir_.c_str(), (long long)unflushed_base_offset_);
+  return plan;
+}
+
+void Log::flush_done(const FlushPlan& plan) {
+  SLUICE_ASSERT(plan.end_offset <= log_end_offset(), "end=%lld leo=%lld", (long long)plan.end_offset,
+                (long long)log_end_offset());
+  if (plan.end_offset > recovery_point()) recovery_point_.store(plan.end_offset, std::memory_order_release);
+  // The segment active at planning time had only its .log synced: it stays in the next plan
+  // (with its indexes, once it is sealed).
+  unflushed_base_offset_ = std::max(unflushed_base_offset_, plan.active_base_offset);
+}
+
+void Log::flush_failed(const FlushPlan& plan) {
+  if (plan.directory) directory_dirty_ = true;
+  set_offline("flush failed");
+}
+
+std::optional<WritebackRange> Log::take_writeback(std::uint32_t window_bytes) {
+  auto snapshot = segments();
+  const auto& active = snapshot->segments.back();
+  if (active->base_offset() != writeback_base_offset_) {
+    // A roll: the sealed segment's rest is written back by its flush.
+    writeback_base_offset_ = active->base_offset();
+    writeback_position_ = 0;
+  }
+  std::uint64_t committed = active->committed_bytes();
+  if (committed < writeback_position_ + window_bytes) return std::nullopt;
+  WritebackRange range{active, active->file()->fd(), writeback_position_,
+                       static_cast<std::uint32_t>(committed - writeback_position_)};
+  writeback_position_ = committed;
+  return range;
+}
+
+void Log::set_offline(const char* reason) {
+  if (offline_.exchange(true, std::memory_order_acq_rel)) return;
+  LOG_ERROR("storage.log_offline", "dir=%s reason=\"%s\"", dir_.c_str(), reason);
 }
 
 Status Log::assign_epoch(std::int32_t epoch, std::int64_t start_offset) {

@@ -44,6 +44,7 @@ struct AppendInfo {
   std::int64_t base_offset;
   std::int64_t last_offset;
   std::int64_t log_start_offset;
+  bool rolled;  // the batch started a new segment
 };
 
 // One file range of a segment to send with sendfile/splice; `file` keeps the fd open while in use.
@@ -58,6 +59,29 @@ struct ReadResult {
   ErrorCode error;                 // none, offset_out_of_range, or kafka_storage_error (EIO)
   std::optional<FileRange> range;  // absent when nothing to return
   std::int64_t high_watermark, log_start_offset, log_end_offset;
+};
+
+// The files a flush must sync so that everything below end_offset survives a crash. Built by the
+// owner (Log::plan_flush), synced anywhere (Flusher: io_uring, off the owner thread), then handed
+// back to Log::flush_done on the owner thread. Holding the segments keeps their fds open.
+struct FlushPlan {
+  struct Target {
+    std::shared_ptr<Segment> segment;  // keeps the fds below open
+    int fd;
+    bool data_only;                    // fdatasync for .log files, fsync for the mmapped indexes
+  };
+  std::int64_t end_offset = 0;
+  std::int64_t active_base_offset = 0;  // the active segment when planned
+  std::vector<Target> targets;
+  bool directory = false;               // the log directory must be fsynced too (a new segment)
+};
+
+// A range of the active segment to start writing back (sync_file_range), see take_writeback.
+struct WritebackRange {
+  std::shared_ptr<Segment> segment;
+  int fd;
+  std::uint64_t position;
+  std::uint32_t bytes;
 };
 
 struct EpochEntry {
@@ -115,8 +139,27 @@ class Log {
   void set_high_watermark(std::int64_t hwm);
 
   // Owner: fdatasync the segments written since the last flush (+ their indexes), then advances
-  // the recovery point to the end offset seen at the start of the flush.
+  // the recovery point to the end offset seen at the start of the flush. Blocks the caller.
   Status flush();
+
+  // Owner. The asynchronous flush, in two halves around the syncs (see FlushPlan): the .log file
+  // of every segment written since the last flush, the indexes of the sealed ones among them, and
+  // the directory when a segment was created. The active segment's indexes are left out: recovery
+  // after a crash rebuilds the indexes of the segment holding the recovery point.
+  FlushPlan plan_flush();
+  // Owner: the plan's syncs all succeeded; the recovery point (the durable point) moves to its end.
+  void flush_done(const FlushPlan& plan);
+  // Owner: the plan's syncs failed; nothing below is known durable. Marks the log offline.
+  void flush_failed(const FlushPlan& plan);
+  // Owner: once `window_bytes` or more of the active segment were written since the last call
+  // that returned a range, the range to start writing back; nullopt otherwise.
+  std::optional<WritebackRange> take_writeback(std::uint32_t window_bytes);
+
+  // Any thread. A log goes offline after an I/O error that leaves its state unknown (a failed
+  // sync, a write that failed and could not be undone); appends are refused, reads answer
+  // KAFKA_STORAGE_ERROR, until a restart recovers it.
+  bool offline() const { return offline_.load(std::memory_order_acquire); }
+  void set_offline(const char* reason);
   // Owner: appends the final time index entry, trims the active index files to their entries and
   // gives back the log's preallocated blocks; when clean, then flushes everything and writes the
   // producer snapshot <log end>.snapshot (removing older ones). No append after.
@@ -148,7 +191,8 @@ class Log {
   Status assign_epoch(std::int32_t epoch, std::int64_t start_offset);
   Status rebuild_producer_state();
   std::int64_t load_producer_snapshot();
-  Status write_producer_snapshot();
+  // Writes <offset>.snapshot; removes every other snapshot when `only`, all but the newest other.
+  Status write_producer_snapshot(std::int64_t offset, bool only);
 
   std::filesystem::path dir_;
   LogConfig config_;
@@ -162,6 +206,9 @@ class Log {
   std::atomic<std::int64_t> recovery_point_{0};
   std::int64_t unflushed_base_offset_ = 0;  // owner: base offset of the first unflushed segment
   bool directory_dirty_ = true;              // owner: segment files created since the last flush
+  std::int64_t writeback_base_offset_ = -1;  // owner: segment of writeback_position_
+  std::uint64_t writeback_position_ = 0;     // owner: written back (started) up to here
+  std::atomic<bool> offline_{false};
 
   mutable std::mutex epochs_mutex_;  // guards epochs_; taken only when the epoch changes
   std::vector<EpochEntry> epochs_;

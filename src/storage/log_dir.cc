@@ -1,4 +1,5 @@
 #include "storage/log_dir.h"
+#include "storage/file_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -84,19 +85,19 @@ Result<std::vector<std::vector<std::string_view>>> read_checkpoint_lines(const s
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content) {
   std::filesystem::path temp = path;
   temp += ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = file_io().open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "open " + temp.string());
   Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
-  if (written.is_ok() && ::fsync(fd) != 0) written = Status::from_errno(errno, "fsync " + temp.string());
-  ::close(fd);
+  if (written.is_ok() && file_io().fsync(fd) != 0) written = Status::from_errno(errno, "fsync " + temp.string());
+  file_io().close(fd);
   if (!written.is_ok()) return written;
-  if (::rename(temp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "rename " + path.string());
+  if (file_io().rename(temp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "rename " + path.string());
   auto parent = path.parent_path();
   return fsync_dir(parent.empty() ? std::filesystem::path(".") : parent);
 }
 
 Result<std::string> read_whole_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = file_io().open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::from_errno(errno, "open " + path.string());
   std::string text;
   char buffer[8192];
@@ -105,13 +106,13 @@ Result<std::string> read_whole_file(const std::filesystem::path& path) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int saved = errno;
-      ::close(fd);
+      file_io().close(fd);
       return Status::from_errno(saved, "read " + path.string());
     }
     if (n == 0) break;
     text.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
+  file_io().close(fd);
   return text;
 }
 
@@ -278,7 +279,7 @@ Status create_clean_shutdown_marker(const std::filesystem::path& log_dir, std::i
 
 Status remove_clean_shutdown_marker(const std::filesystem::path& log_dir) {
   auto path = log_dir / clean_shutdown_file;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::from_errno(errno, "unlink " + path.string());
+  if (file_io().unlink(path.c_str()) != 0 && errno != ENOENT) return Status::from_errno(errno, "unlink " + path.string());
   return fsync_dir(log_dir);
 }
 

@@ -1,4 +1,5 @@
 #include "storage/segment.h"
+#include "storage/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -23,7 +24,7 @@ std::string segment_file_name(std::int64_t base_offset, const char* suffix) {
 Result<std::size_t> pread_full(int fd, std::byte* out, std::size_t bytes, std::uint64_t position) {
   std::size_t done = 0;
   while (done < bytes) {
-    ssize_t n = ::pread(fd, out + done, bytes - done, static_cast<off_t>(position + done));
+    ssize_t n = file_io().pread(fd, out + done, bytes - done, static_cast<off_t>(position + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::from_errno(errno, "pread");
     if (n == 0) break;
@@ -35,7 +36,7 @@ Result<std::size_t> pread_full(int fd, std::byte* out, std::size_t bytes, std::u
 Status pwrite_full(int fd, const std::byte* data, std::size_t bytes, std::uint64_t position) {
   std::size_t done = 0;
   while (done < bytes) {
-    ssize_t n = ::pwrite(fd, data + done, bytes - done, static_cast<off_t>(position + done));
+    ssize_t n = file_io().pwrite(fd, data + done, bytes - done, static_cast<off_t>(position + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::from_errno(errno, "pwrite");
     SLUICE_ASSERT(n > 0, "pwrite returned 0");
@@ -45,11 +46,11 @@ Status pwrite_full(int fd, const std::byte* data, std::size_t bytes, std::uint64
 }
 
 Status fsync_dir(const std::filesystem::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = file_io().open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::from_errno(errno, "open dir " + dir.string());
-  int rc = ::fsync(fd);
+  int rc = file_io().fsync(fd);
   int saved = errno;
-  ::close(fd);
+  file_io().close(fd);
   if (rc != 0) return Status::from_errno(saved, "fsync dir " + dir.string());
   return Status::ok();
 }
@@ -88,7 +89,7 @@ Segment::Segment(std::filesystem::path dir, std::int64_t base_offset, const LogC
 namespace {
 Result<std::shared_ptr<SegmentFile>> open_log_file(const std::filesystem::path& path, bool create) {
   int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
-  int fd = ::open(path.c_str(), flags, 0644);
+  int fd = file_io().open(path.c_str(), flags, 0644);
   if (fd < 0) return Status::from_errno(errno, "open " + path.string());
   return std::make_shared<SegmentFile>(fd, path);
 }
@@ -146,6 +147,7 @@ Result<std::shared_ptr<Segment>> Segment::open(const std::filesystem::path& dir,
   *index_ok = (indexes_exist || size == 0) && segment->offset_index_->sane(size) && segment->time_index_->sane();
   segment->committed_bytes_.store(size, std::memory_order_release);
   segment->preallocated_bytes_ = size;
+  segment->file_bytes_written_ = size;
   if (auto last = segment->time_index_->last_entry()) segment->set_max_timestamp(last->timestamp, last->offset);
   if (size >= record_batch_header_bytes) {
     std::byte header[record_batch_header_bytes];
@@ -184,7 +186,7 @@ Status Segment::preallocate(std::uint64_t end) {
   target = std::min(target, std::max(end, config_.segment_bytes));
   // KEEP_SIZE: the blocks are reserved but the file size stays the bytes written, so readers and
   // Kafka tools see no zero tail.
-  if (fallocate(file_->fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(preallocated_bytes_),
+  if (file_io().fallocate(file_->fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(preallocated_bytes_),
                 static_cast<off_t>(target - preallocated_bytes_)) != 0) {
     if (errno != EOPNOTSUPP && errno != ENOSYS) return Status::from_errno(errno, "fallocate " + file_->path().string());
   }
@@ -218,7 +220,22 @@ Status Segment::append(std::span<const std::byte> batch, const RecordBatchHeader
                 "base=%lld segment=%lld", (long long)header.base_offset, (long long)base_offset_);
   SLUICE_ASSERT(position + batch.size() <= UINT32_MAX, "position=%llu", (unsigned long long)position);
   if (Status s = preallocate(position + batch.size()); !s.is_ok()) return s;
-  if (Status s = pwrite_full(file_->fd(), batch.data(), batch.size(), position); !s.is_ok()) return s;
+  // The header was checked on the network thread; check the facts recovery relies on once more
+  // before the bytes become part of the log.
+  SLUICE_ASSERT(header.magic == 2, "magic=%d", header.magic);
+  SLUICE_ASSERT(parse_record_batch_header(batch.data()).base_offset == header.base_offset, "base=%lld",
+                (long long)header.base_offset);
+  if (Status s = pwrite_full(file_->fd(), batch.data(), batch.size(), position); !s.is_ok()) {
+    // Undo a partial write so the next append lands right after the last whole batch. Cutting
+    // the file also returns its preallocated blocks.
+    file_bytes_written_ = position + batch.size();
+    if (file_io().ftruncate(file_->fd(), static_cast<off_t>(position)) == 0) {
+      file_bytes_written_ = position;
+      preallocated_bytes_ = position;
+    }
+    return s;
+  }
+  file_bytes_written_ = position + batch.size();
   if (position == 0) first_batch_timestamp_ = header.max_timestamp;
   index_batch(header, position, batch.size());
   committed_bytes_.store(position + batch.size(), std::memory_order_release);
@@ -276,13 +293,14 @@ Result<Segment::RecoverResult> Segment::recover(std::int64_t expected_base_offse
     position += bytes;
   }
   bool truncated = position < size;
-  if (truncated && ftruncate(file_->fd(), static_cast<off_t>(position)) != 0)
+  if (truncated && file_io().ftruncate(file_->fd(), static_cast<off_t>(position)) != 0)
     return Status::from_errno(errno, "ftruncate " + file_->path().string());
   // Kafka appends the largest timestamp seen as a last entry after a recovery, as a close does.
   TimestampOffset max = max_timestamp();
   time_index_->maybe_append(max.timestamp, max.offset, true);
   committed_bytes_.store(position, std::memory_order_release);
   preallocated_bytes_ = position;
+  file_bytes_written_ = position;
   return RecoverResult{next_offset, truncated};
 }
 
@@ -316,7 +334,7 @@ Status Segment::seal() {
   std::uint64_t size = committed_bytes();
   if (preallocated_bytes_ > size) {
     // Give back the preallocated blocks past the end of the file.
-    if (fallocate(file_->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size),
+    if (file_io().fallocate(file_->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size),
                   static_cast<off_t>(preallocated_bytes_ - size)) != 0 &&
         errno != EOPNOTSUPP && errno != ENOSYS) {
       return Status::from_errno(errno, "fallocate punch " + file_->path().string());
@@ -327,7 +345,7 @@ Status Segment::seal() {
 }
 
 Status Segment::flush() {
-  if (fdatasync(file_->fd()) != 0) return Status::from_errno(errno, "fdatasync " + file_->path().string());
+  if (file_io().fdatasync(file_->fd()) != 0) return Status::from_errno(errno, "fdatasync " + file_->path().string());
   if (Status s = offset_index_->file().sync(); !s.is_ok()) return s;
   return time_index_->file().sync();
 }
@@ -335,7 +353,7 @@ Status Segment::flush() {
 Status Segment::remove_files() {
   for (const char* suffix : {".log", ".index", ".timeindex"}) {
     auto path = dir_ / segment_file_name(base_offset_, suffix);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::from_errno(errno, "unlink " + path.string());
+    if (file_io().unlink(path.c_str()) != 0 && errno != ENOENT) return Status::from_errno(errno, "unlink " + path.string());
   }
   return Status::ok();
 }

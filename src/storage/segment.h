@@ -35,6 +35,9 @@ class Segment {
   std::int64_t base_offset() const { return base_offset_; }
   const std::shared_ptr<SegmentFile>& file() const { return file_; }
   std::uint64_t committed_bytes() const { return committed_bytes_.load(std::memory_order_acquire); }
+  // Owner: the file's size as this segment left it (past committed_bytes() only after a failed
+  // write that could not be cut back).
+  std::uint64_t file_bytes_written() const { return file_bytes_written_; }
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
   bool index_full() const { return offset_index_->file().full() || time_index_->file().full(); }
@@ -45,6 +48,8 @@ class Segment {
   std::int64_t created_ms() const { return created_ms_; }
 
   // Owner. Requires: a whole, checked batch with its final base offset; fits in u32 positions.
+  // On a failed write, cuts the file back to committed_bytes() (file_bytes_written() tells
+  // whether that worked) and returns the write's error.
   Status append(std::span<const std::byte> batch, const RecordBatchHeader& header);
 
   struct RecoverResult {
@@ -83,6 +88,7 @@ class Segment {
   std::atomic<std::int64_t> max_timestamp_offset_{0};
   // Owner-only state.
   std::uint64_t preallocated_bytes_ = 0;
+  std::uint64_t file_bytes_written_ = 0;
   std::uint64_t bytes_since_index_entry_ = 0;
   std::int64_t first_batch_timestamp_ = -1;
   std::int64_t created_ms_ = 0;

@@ -1,4 +1,5 @@
 #include "storage/segment_file.h"
+#include "storage/file_io.h"
 
 #include <unistd.h>
 
@@ -10,6 +11,6 @@ SegmentFile::SegmentFile(int fd, std::filesystem::path path) : fd_(fd), path_(st
   SLUICE_ASSERT(fd >= 0, "fd=%d", fd);
 }
 
-SegmentFile::~SegmentFile() { ::close(fd_); }
+SegmentFile::~SegmentFile() { file_io().close(fd_); }
 
 }  // namespace sluice::storage

@@ -1,8 +1,10 @@
 // Goal: the idempotent-producer table answers as Kafka's ProducerStateManager does (in-order
 // sequences, duplicates of the last 5 batches with their original offset, gaps, epoch bumps,
-// stale epochs, sequence wrap), and a Log rebuilds the same table from its batch headers after a
-// clean or unclean reopen. Method: headers built field by field for the table; real batches
-// appended through check/append/update (as the produce path does) for the log.
+// stale epochs, sequence wrap, expiry after producer.id.expiration.ms), stays within its bound by
+// evicting the least recently updated producer, and a Log rebuilds the same table from its batch
+// headers after a clean or unclean reopen. Method: headers built field by field for the table, a
+// randomized run against a simple model; real batches appended through check/append/update (as
+// the produce path does) for the log.
 #include "storage/producer_state.h"
 
 #include <fcntl.h>
@@ -10,8 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <ostream>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "base/crc32c.h"
 #include "base/endian.h"
@@ -155,9 +163,11 @@ TEST(ProducerStateTest, SequencesWrapAtInt32Max) {
 
 // ---------------------------------------------------------------- rebuild from the log
 
-std::vector<std::byte> idempotent_batch(std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence, int count) {
+std::vector<std::byte> idempotent_batch(std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence, int count,
+                                        std::int64_t base_timestamp = 1000) {
   test::BatchSpec spec;
   spec.record_count = count;
+  spec.base_timestamp = base_timestamp;
   spec.producer_id = producer_id;
   auto batch = test::build_batch(spec);
   store_be16(batch.data() + 51, static_cast<std::uint16_t>(epoch));
@@ -176,8 +186,9 @@ struct Answer {
 };
 
 // The produce path (append_one) against a Log.
-Answer produce_to_log(Log& log, std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence, int count) {
-  auto batch = idempotent_batch(producer_id, epoch, sequence, count);
+Answer produce_to_log(Log& log, std::int64_t producer_id, std::int16_t epoch, std::int32_t sequence, int count,
+                      std::int64_t base_timestamp = 1000) {
+  auto batch = idempotent_batch(producer_id, epoch, sequence, count, base_timestamp);
   EXPECT_EQ(validate_record_batches(batch, BatchLimits{1 << 30}, nullptr), ErrorCode::none);
   ProducerCheck check = log.producer_state().check(parse_record_batch_header(batch.data()));
   if (check.error != ErrorCode::none) return {check.error, -1};
@@ -308,7 +319,13 @@ TEST(ProducerStateLogTest, RebuiltAfterUncleanReopenWithoutTheTornBatch) {
     ASSERT_EQ(produce_to_log(*log.value(), 1, 0, 16, 1).error, ErrorCode::none);
     last_segment = log.value()->segments()->segments.back()->file()->path();
     ASSERT_TRUE(log.value()->flush().is_ok());
-  }  // no close: an unclean stop, no snapshot
+  }  // no close: an unclean stop
+  // Every roll wrote a snapshot (Kafka's habit); drop them so the state comes from the headers
+  // alone, which is what this test is about.
+  std::size_t snapshots = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    if (entry.path().extension() == ".snapshot") snapshots += std::filesystem::remove(entry.path()) ? 1 : 0;
+  EXPECT_GT(snapshots, 0u);
   auto size = std::filesystem::file_size(last_segment);
   std::filesystem::resize_file(last_segment, size - 5);
   auto log = Log::open(dir.path(), small_segments(), 0, false);
@@ -399,6 +416,373 @@ TEST(ProducerStateTest, SnapshotKeepsAWrappedLastBatch) {
   ASSERT_TRUE(loaded.load_snapshot(table.encode_snapshot()));
   EXPECT_EQ(loaded.check(header).duplicate_base_offset, std::optional<std::int64_t>(10));
   EXPECT_EQ(loaded.check(header_of(0, 2, 1)).error, ErrorCode::none);
+}
+
+// ---------------------------------------------------------------- expiry and the bound
+
+RecordBatchHeader stamped(RecordBatchHeader header, std::int64_t max_timestamp) {
+  header.max_timestamp = max_timestamp;
+  return header;
+}
+
+TEST(ProducerStateTest, ExpiryRemovesOnlyProducersIdleForTheExpiration) {
+  // Goal: expire() applies Kafka's isProducerExpired (now - lastTimestamp >= expiration, where
+  // lastTimestamp is the max timestamp of the producer's last batch) and leaves the others as
+  // they were. Method: four producers with known batch timestamps, one refreshed by a later
+  // batch and one exactly at the limit; expire at a chosen now and probe what is left.
+  ProducerStateTable table;
+  std::int64_t next = 0;
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 1), 1000)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 2), 5000)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 3), 5001)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 4), 500)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 1, 1, 4), 9000)).error, ErrorCode::none);
+  EXPECT_EQ(table.find(4)->last_timestamp, 9000);
+  // Producer 1 is 8000 ms idle, producer 2 exactly 4000 (>= expires); 3 is 3999 ms idle.
+  EXPECT_EQ(table.expire(9000, 4000), 2u);
+  EXPECT_EQ(table.producer_count(), 2u);
+  EXPECT_EQ(table.find(1), nullptr);
+  EXPECT_EQ(table.find(2), nullptr);
+  // The kept producers answer as before: duplicates with their offsets, gaps refused.
+  EXPECT_EQ(table.check(header_of(0, 0, 1, 3)).duplicate_base_offset, std::optional<std::int64_t>(2));
+  EXPECT_EQ(table.check(header_of(0, 1, 1, 4)).duplicate_base_offset, std::optional<std::int64_t>(4));
+  EXPECT_EQ(table.check(header_of(0, 3, 1, 4)).error, ErrorCode::out_of_order_sequence_number);
+  // An expired producer is unknown again: its retry is not a duplicate, and any sequence passes.
+  ProducerCheck retry = table.check(header_of(0, 0, 1, 1));
+  EXPECT_EQ(retry.error, ErrorCode::none);
+  EXPECT_FALSE(retry.duplicate_base_offset.has_value());
+  EXPECT_EQ(table.check(header_of(0, 17, 1, 2)).error, ErrorCode::none);
+  // Nothing more is due at the same now; with the default day, producer 3 goes a day after 5001.
+  EXPECT_EQ(table.expire(9000, 4000), 0u);
+  EXPECT_EQ(table.expire(5000 + producer_expiration_ms_default, producer_expiration_ms_default), 0u);
+  EXPECT_EQ(table.expire(5001 + producer_expiration_ms_default, producer_expiration_ms_default), 1u);
+  EXPECT_EQ(table.find(3), nullptr);
+  EXPECT_NE(table.find(4), nullptr);
+  EXPECT_EQ(table.eviction_count(), 0u) << "expiry is not eviction";
+}
+
+TEST(ProducerStateTest, SnapshotKeepsTimestampsSoExpiryWorksAfterReload) {
+  // Goal: the snapshot's per-entry timestamp is the entry's last timestamp, so a reloaded table
+  // expires the same producers the original would. Method: producers with distinct timestamps
+  // (one whose older batches had later timestamps than its last one), round trip, compare.
+  ProducerStateTable table;
+  for (std::int64_t id = 1; id <= 4; ++id) {
+    RecordBatchHeader header = stamped(header_of(0, 0, 2, id), id * 1000);
+    header.base_offset = id * 10;
+    table.update(header);
+  }
+  RecordBatchHeader later = stamped(header_of(0, 2, 1, 4), 3500);  // producer 4 goes back in time
+  later.base_offset = 50;
+  table.update(later);
+  ProducerStateTable loaded;
+  ASSERT_TRUE(loaded.load_snapshot(table.encode_snapshot()));
+  ASSERT_EQ(loaded.producer_count(), 4u);
+  for (std::int64_t id = 1; id <= 3; ++id) EXPECT_EQ(loaded.find(id)->last_timestamp, id * 1000) << id;
+  EXPECT_EQ(loaded.find(4)->last_timestamp, 3500);
+  EXPECT_EQ(loaded.find(4)->batches.back().max_timestamp, 3500);
+  // Cutoff 2000: producers 1 and 2 expire in both tables, and the rest is the same.
+  EXPECT_EQ(loaded.expire(6000, 4000), 2u);
+  EXPECT_EQ(table.expire(6000, 4000), 2u);
+  EXPECT_EQ(loaded.encode_snapshot(), table.encode_snapshot());
+  EXPECT_EQ(loaded.check(header_of(0, 2, 1, 4)).duplicate_base_offset, std::optional<std::int64_t>(50));
+  // Cutoff 3500: producer 3 (3000) and producer 4 (its last batch, 3500) expire.
+  EXPECT_EQ(loaded.expire(7500, 4000), 2u);
+  EXPECT_EQ(loaded.producer_count(), 0u);
+}
+
+TEST(ProducerStateLogTest, ReopenKeepsTimestampsForExpiry) {
+  // Goal: after a clean reopen (snapshot) and after a rebuild from the log's batch headers, each
+  // producer's last timestamp is its last batch's max timestamp, so expiry removes the same
+  // producers. Method: two producers, the first refreshed by a later batch; reopen both ways.
+  for (bool keep_snapshot : {true, false}) {
+    SCOPED_TRACE(keep_snapshot ? "snapshot" : "scan");
+    test::TempDir dir;
+    {
+      auto log = Log::open(dir.path(), small_segments(), 0, true);
+      ASSERT_TRUE(log.is_ok());
+      ASSERT_EQ(produce_to_log(*log.value(), 1, 0, 0, 1, 1000).error, ErrorCode::none);
+      ASSERT_EQ(produce_to_log(*log.value(), 2, 0, 0, 1, 5000).error, ErrorCode::none);
+      ASSERT_EQ(produce_to_log(*log.value(), 1, 0, 1, 2, 2000).error, ErrorCode::none);  // max 2001
+      ASSERT_TRUE(log.value()->close(true).is_ok());
+    }
+    ASSERT_TRUE(std::filesystem::exists(snapshot_path(dir.path(), 4)));
+    if (!keep_snapshot) std::filesystem::remove(snapshot_path(dir.path(), 4));
+    auto log = Log::open(dir.path(), small_segments(), 0, true);
+    ASSERT_TRUE(log.is_ok());
+    ProducerStateTable& table = log.value()->producer_state();
+    ASSERT_EQ(table.producer_count(), 2u);
+    EXPECT_EQ(table.find(1)->last_timestamp, 2001);
+    EXPECT_EQ(table.find(2)->last_timestamp, 5000);
+    EXPECT_EQ(table.expire(6001, 4000), 1u);
+    EXPECT_EQ(table.find(1), nullptr);
+    EXPECT_EQ(produce_to_log(*log.value(), 2, 0, 0, 1, 5000), (Answer{ErrorCode::none, 1}));  // still a duplicate
+  }
+}
+
+TEST(ProducerStateTest, BoundEvictsTheLeastRecentlyUpdatedProducer) {
+  // Goal: at the bound, a new producer evicts the producer whose last update() is oldest, not
+  // the one with the oldest timestamp, so a client's future timestamps cannot pin its entry.
+  // Method: a table of 3; producer 2 sends a far-future timestamp, producer 1 is updated again
+  // (with an old timestamp); new producers 4 and 5 then evict 2, and (after 3 is touched) 1.
+  ProducerStateTable table(3);
+  EXPECT_EQ(table.producers_max(), 3u);
+  std::int64_t next = 0;
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 1), 1000)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 2), INT64_MAX / 2)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 3), 1000)).error, ErrorCode::none);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 1, 1, 1), 10)).error, ErrorCode::none);
+  EXPECT_EQ(table.eviction_count(), 0u) << "updating a known producer at the bound evicts nothing";
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 4), 1000)).error, ErrorCode::none);  // order 2 3 1
+  EXPECT_EQ(table.producer_count(), 3u);
+  EXPECT_EQ(table.eviction_count(), 1u);
+  EXPECT_EQ(table.find(2), nullptr);
+  EXPECT_NE(table.find(1), nullptr);
+  EXPECT_NE(table.find(3), nullptr);
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 1, 1, 3), 1000)).error, ErrorCode::none);  // order 1 4 3
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 5), 1000)).error, ErrorCode::none);
+  EXPECT_EQ(table.eviction_count(), 2u);
+  EXPECT_EQ(table.find(1), nullptr);
+  EXPECT_NE(table.find(3), nullptr);
+  EXPECT_NE(table.find(4), nullptr);
+  EXPECT_NE(table.find(5), nullptr);
+  // A duplicate answered by check() is not an update: it does not refresh producer 4.
+  EXPECT_TRUE(table.check(header_of(0, 0, 1, 4)).duplicate_base_offset.has_value());
+  ASSERT_EQ(produce(table, &next, stamped(header_of(0, 0, 1, 6), 1000)).error, ErrorCode::none);
+  EXPECT_EQ(table.find(4), nullptr);
+  EXPECT_EQ(table.eviction_count(), 3u);
+}
+
+TEST(ProducerStateTest, EvictedProducersRetryIsAppendedAgain) {
+  // Goal: pin down what a retry from an evicted producer gets. Kafka 2.5+ (KIP-360) keeps no
+  // UNKNOWN_PRODUCER_ID answer: ProducerAppendInfo.checkSequence accepts any sequence when the
+  // partition has no epoch for the producer, and we mirror it. So the retry of a batch written
+  // before the eviction is accepted as new data and appended a second time at a new offset, as
+  // after Kafka's expiry. Method: a table of 1; producer 1 writes, producer 2 evicts it, then
+  // producer 1 retries its batch.
+  ProducerStateTable table(1);
+  std::int64_t next = 0, base = -1;
+  ASSERT_EQ(produce(table, &next, header_of(0, 0, 3, 1), &base).error, ErrorCode::none);
+  EXPECT_EQ(base, 0);
+  EXPECT_TRUE(table.check(header_of(0, 0, 3, 1)).duplicate_base_offset.has_value());
+  ASSERT_EQ(produce(table, &next, header_of(0, 0, 1, 2)).error, ErrorCode::none);
+  EXPECT_EQ(table.eviction_count(), 1u);
+  EXPECT_EQ(table.find(1), nullptr);
+  // Unknown again: any epoch and sequence pass the check.
+  EXPECT_EQ(table.check(header_of(0, 3, 1, 1)).error, ErrorCode::none);
+  EXPECT_EQ(table.check(header_of(0, 99, 1, 1)).error, ErrorCode::none);
+  EXPECT_EQ(table.check(header_of(3, 7, 1, 1)).error, ErrorCode::none);
+  ProducerCheck retry = produce(table, &next, header_of(0, 0, 3, 1), &base);
+  EXPECT_EQ(retry.error, ErrorCode::none);
+  EXPECT_FALSE(retry.duplicate_base_offset.has_value());
+  EXPECT_EQ(base, 4) << "appended again after producer 2's batch at offset 3";
+  EXPECT_EQ(next, 7);
+  EXPECT_EQ(table.eviction_count(), 2u);  // producer 1's return evicted producer 2
+  // From here producer 1 is tracked again: its retry is now a duplicate of the second copy.
+  EXPECT_EQ(table.check(header_of(0, 0, 3, 1)).duplicate_base_offset, std::optional<std::int64_t>(4));
+}
+
+TEST(ProducerStateTest, LoweredBoundAndSnapshotLoadEvict) {
+  // Goal: set_producers_max() evicts down to the new bound in update order, and a snapshot with
+  // more producers than the bound keeps the most recent timestamps (the file has no update
+  // order). Method: five producers updated in order with decreasing timestamps.
+  ProducerStateTable table;
+  EXPECT_EQ(table.producers_max(), producers_max_default);
+  for (std::int64_t id = 1; id <= 5; ++id) table.update(stamped(header_of(0, 0, 1, id), (10 - id) * 100));
+  table.set_producers_max(3);
+  EXPECT_EQ(table.producer_count(), 3u);
+  EXPECT_EQ(table.eviction_count(), 2u);
+  EXPECT_EQ(table.find(1), nullptr);
+  EXPECT_EQ(table.find(2), nullptr);
+  ProducerStateTable small(2);  // producers 3, 4, 5 have timestamps 700, 600, 500
+  ASSERT_TRUE(small.load_snapshot(table.encode_snapshot()));
+  EXPECT_EQ(small.producer_count(), 2u);
+  EXPECT_EQ(small.eviction_count(), 1u);
+  EXPECT_EQ(small.find(5), nullptr);
+  // The loaded order is by timestamp: 4 (600) before 3 (700), so a new producer evicts 4.
+  small.update(stamped(header_of(0, 0, 1, 6), 0));
+  EXPECT_EQ(small.find(4), nullptr);
+  EXPECT_NE(small.find(3), nullptr);
+  // Raising the bound evicts nothing; clear() keeps the counter.
+  small.set_producers_max(100);
+  small.clear();
+  EXPECT_EQ(small.producer_count(), 0u);
+  EXPECT_EQ(small.eviction_count(), 2u);
+  small.update(stamped(header_of(0, 0, 1, 1), 0));
+  EXPECT_EQ(small.producer_count(), 1u);
+}
+
+// A model of the table: Kafka's rules written as plainly as possible, with the recency order kept
+// as an update counter and eviction as a scan for its minimum.
+struct ModelBatch {
+  std::int32_t first_sequence;
+  std::int32_t last_sequence;
+  std::int64_t first_offset;
+};
+
+struct ModelProducer {
+  std::int16_t epoch;
+  std::vector<ModelBatch> batches;  // last 5, oldest first
+  std::int64_t last_timestamp;
+  std::uint64_t updated;  // recency: larger is more recent
+};
+
+struct Model {
+  std::map<std::int64_t, ModelProducer> producers;
+  std::size_t producers_max;
+  std::uint64_t evictions = 0;
+  std::uint64_t clock = 0;
+
+  ProducerCheck check(const RecordBatchHeader& h) const {
+    auto it = producers.find(h.producer_id);
+    if (it == producers.end() || it->second.epoch == producer_epoch_none) return {};
+    const ModelProducer& p = it->second;
+    std::int32_t last = h.base_sequence + h.last_offset_delta;  // no wrap in this run
+    if (h.producer_epoch == p.epoch)
+      for (const auto& b : p.batches)
+        if (b.first_sequence == h.base_sequence && b.last_sequence == last) return {ErrorCode::none, b.first_offset};
+    if (h.producer_epoch < p.epoch) return {ErrorCode::invalid_producer_epoch, std::nullopt};
+    if (h.producer_epoch != p.epoch)
+      return {h.base_sequence == 0 ? ErrorCode::none : ErrorCode::out_of_order_sequence_number, std::nullopt};
+    std::int32_t previous = p.batches.empty() ? -1 : p.batches.back().last_sequence;
+    return {h.base_sequence == previous + 1 ? ErrorCode::none : ErrorCode::out_of_order_sequence_number, std::nullopt};
+  }
+  void evict_down_to(std::size_t count) {
+    while (producers.size() > count) {
+      auto oldest = std::min_element(producers.begin(), producers.end(),
+                                     [](const auto& a, const auto& b) { return a.second.updated < b.second.updated; });
+      producers.erase(oldest);
+      ++evictions;
+    }
+  }
+  void update(const RecordBatchHeader& h) {
+    if (!producers.contains(h.producer_id)) evict_down_to(producers_max - 1);
+    auto [it, inserted] = producers.try_emplace(h.producer_id, ModelProducer{h.producer_epoch, {}, 0, 0});
+    ModelProducer& p = it->second;
+    if (p.epoch != h.producer_epoch) p = ModelProducer{h.producer_epoch, {}, 0, 0};
+    p.batches.push_back({h.base_sequence, h.base_sequence + h.last_offset_delta, h.base_offset});
+    if (p.batches.size() > 5) p.batches.erase(p.batches.begin());
+    p.last_timestamp = h.max_timestamp;
+    p.updated = ++clock;
+  }
+  std::size_t expire(std::int64_t now, std::int64_t expiration) {
+    return std::erase_if(producers, [&](const auto& e) { return now - e.second.last_timestamp >= expiration; });
+  }
+  // A snapshot keeps each producer's last batch; the order after loading is (timestamp, id).
+  void reload() {
+    std::vector<std::pair<std::int64_t, std::int64_t>> order;  // (timestamp, id)
+    for (auto& [id, p] : producers) {
+      p.batches.erase(p.batches.begin(), p.batches.end() - 1);
+      order.emplace_back(p.last_timestamp, id);
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [timestamp, id] : order) producers.at(id).updated = ++clock;
+    evict_down_to(producers_max);
+  }
+};
+
+// Compares every producer the run may use, field by field.
+void expect_same(const ProducerStateTable& table, const Model& model, int step) {
+  ASSERT_EQ(table.producer_count(), model.producers.size()) << "step " << step;
+  ASSERT_EQ(table.eviction_count(), model.evictions) << "step " << step;
+  for (const auto& [id, p] : model.producers) {
+    const ProducerEntry* entry = table.find(id);
+    ASSERT_NE(entry, nullptr) << "step " << step << " producer " << id;
+    EXPECT_EQ(entry->epoch, p.epoch) << "step " << step << " producer " << id;
+    EXPECT_EQ(entry->last_timestamp, p.last_timestamp) << "step " << step << " producer " << id;
+    ASSERT_EQ(entry->batches.size(), p.batches.size()) << "step " << step << " producer " << id;
+    for (std::size_t i = 0; i < p.batches.size(); ++i) {
+      EXPECT_EQ(entry->batches[i].first_sequence, p.batches[i].first_sequence) << "step " << step;
+      EXPECT_EQ(entry->batches[i].last_sequence, p.batches[i].last_sequence) << "step " << step;
+      EXPECT_EQ(entry->batches[i].first_offset, p.batches[i].first_offset) << "step " << step;
+    }
+  }
+}
+
+// A batch header for producer_id that the model makes interesting: usually the next sequence of
+// the current epoch, else a retry of a cached batch, a gap, a stale or a new epoch.
+RecordBatchHeader random_header(std::mt19937_64& random, const Model& model, std::int64_t producer_id, std::int64_t now) {
+  auto it = model.producers.find(producer_id);
+  std::int16_t epoch = it == model.producers.end() ? 0 : it->second.epoch;
+  std::int32_t sequence = 0;
+  if (it != model.producers.end() && !it->second.batches.empty()) sequence = it->second.batches.back().last_sequence + 1;
+  int count = 1 + static_cast<int>(random() % 4);
+  int kind = static_cast<int>(random() % 100);
+  if (kind < 15 && it != model.producers.end() && !it->second.batches.empty()) {
+    const ModelBatch& b = it->second.batches[random() % it->second.batches.size()];
+    sequence = b.first_sequence;
+    count = b.last_sequence - b.first_sequence + 1;
+  } else if (kind < 22) {
+    sequence = static_cast<std::int32_t>(random() % 60);
+  } else if (kind < 27) {
+    epoch = static_cast<std::int16_t>(epoch + 1);
+    sequence = random() % 2 == 0 ? 0 : 5;
+  } else if (kind < 30) {
+    epoch = static_cast<std::int16_t>(epoch - 1);
+  }
+  // Timestamps: client clocks around now, sometimes far in the future.
+  std::int64_t timestamp = now - 3000 + static_cast<std::int64_t>(random() % 6000);
+  if (random() % 20 == 0) timestamp = now + 1000000000;
+  return stamped(header_of(epoch, sequence, count, producer_id), timestamp);
+}
+
+TEST(ProducerStateTest, RandomizedAgainstModel) {
+  // Goal: checks, updates, expiry, the bound, snapshot round trips and clear() together agree
+  // with a plain model. Method: random steps over 24 producer ids with a small, changing bound;
+  // every answer and the whole state are compared after each step.
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("SLUICE_SEED")) seed = std::strtoull(env, nullptr, 10);
+  std::printf("ProducerStateTest.RandomizedAgainstModel seed=%llu (set SLUICE_SEED to replay)\n",
+              static_cast<unsigned long long>(seed));
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  std::mt19937_64 random(seed);
+  std::size_t producers_max = 1 + random() % 16;
+  ProducerStateTable table(producers_max);
+  Model model{.producers = {}, .producers_max = producers_max};
+  std::int64_t now = 1000000, next_offset = 0;
+  std::size_t duplicate_count = 0, refused_count = 0, expired_count = 0;
+  for (int step = 0; step < 20000; ++step) {
+    int action = static_cast<int>(random() % 100);
+    if (action < 80) {
+      RecordBatchHeader header = random_header(random, model, static_cast<std::int64_t>(random() % 24), now);
+      ProducerCheck got = table.check(header), want = model.check(header);
+      ASSERT_EQ(got.error, want.error) << "step " << step;
+      ASSERT_EQ(got.duplicate_base_offset, want.duplicate_base_offset) << "step " << step;
+      duplicate_count += got.duplicate_base_offset.has_value();
+      refused_count += got.error != ErrorCode::none;
+      if (got.error == ErrorCode::none && !got.duplicate_base_offset) {
+        header.base_offset = next_offset;
+        next_offset += header.record_count;
+        table.update(header);
+        model.update(header);
+      }
+      now += static_cast<std::int64_t>(random() % 100);
+    } else if (action < 90) {
+      now += static_cast<std::int64_t>(random() % 3000);
+      std::int64_t expiration = 1 + static_cast<std::int64_t>(random() % 8000);
+      std::size_t expired = table.expire(now, expiration);
+      ASSERT_EQ(expired, model.expire(now, expiration)) << "step " << step;
+      expired_count += expired;
+    } else if (action < 95) {
+      ASSERT_TRUE(table.load_snapshot(table.encode_snapshot())) << "step " << step;
+      model.reload();
+    } else if (action < 99) {
+      model.producers_max = 1 + random() % 16;
+      table.set_producers_max(model.producers_max);
+      model.evict_down_to(model.producers_max);
+    } else {
+      table.clear();
+      model.producers.clear();
+    }
+    expect_same(table, model, step);
+    if (HasFatalFailure() || HasNonfatalFailure()) return;
+  }
+  // The run reached every path it means to test.
+  EXPECT_GT(duplicate_count, 0u);
+  EXPECT_GT(refused_count, 0u);
+  EXPECT_GT(expired_count, 0u);
+  EXPECT_GT(table.eviction_count(), 0u);
+  std::printf("duplicates=%zu refused=%zu expired=%zu evicted=%llu\n", duplicate_count, refused_count, expired_count,
+              static_cast<unsigned long long>(table.eviction_count()));
 }
 
 }  // namespace
