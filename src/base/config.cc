@@ -121,6 +121,8 @@ const std::map<std::string, Setter>& setters() {
       {"num.io.threads", [](const std::string& v, Config& c) { return parse_integer(v, 1, 256, c.io_threads); }},
       {"network.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.network_cpus); }},
       {"io.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.io_cpus); }},
+      {"fetch.threads", [](const std::string& v, Config& c) { return parse_integer(v, 1, 64, c.fetch_threads); }},
+      {"fetch.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.fetch_cpus); }},
       {"max.connections", [](const std::string& v, Config& c) { return parse_integer(v, 1, 1000000, c.connections_max); }},
       {"queued.max.requests", [](const std::string& v, Config& c) { return parse_integer(v, 1, 100000, c.connection_requests_inflight_max); }},
       {"queued.max.request.bytes", [](const std::string& v, Config& c) {

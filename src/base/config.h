@@ -39,6 +39,8 @@ struct Config {
   std::int32_t io_threads = 2;                             // num.io.threads
   std::vector<int> network_cpus;                           // network.cpus (ours)
   std::vector<int> io_cpus;                                // io.cpus (ours)
+  std::int32_t fetch_threads = 1;                          // fetch.threads (ours): cold-read prefetch
+  std::vector<int> fetch_cpus;                             // fetch.cpus (ours)
   std::int32_t connections_max = 10000;                    // max.connections
   std::int32_t connection_requests_inflight_max = 100;     // queued.max.requests (per connection)
   std::uint64_t inflight_bytes_max = 512ull << 20;         // queued.max.request.bytes (global)

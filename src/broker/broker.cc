@@ -51,6 +51,12 @@ Status Broker::start() {
     Status status = io_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
+  for (int i = 0; i < config_.fetch_threads; ++i) {
+    int cpu = config_.fetch_cpus.empty() ? -1 : config_.fetch_cpus[static_cast<std::size_t>(i) % config_.fetch_cpus.size()];
+    fetch_threads_.push_back(std::make_unique<IoThread>(i, cpu));
+    Status status = fetch_threads_.back()->start();
+    if (!status.is_ok()) return status;
+  }
   Status groups = open_consumer_offsets();
   if (!groups.is_ok()) return groups;
   for (int i = 0; i < config_.io_threads; ++i) {
@@ -102,12 +108,13 @@ void Broker::stop() {
   if (!started_) return;
   started_ = false;
   for (auto& thread : network_threads_) thread->stop_and_join();
-  // Each log is closed by its owner thread, so no append can race the close.
+  for (auto& thread : fetch_threads_) thread->stop_and_join();
+  // Each log is closed by its owner thread, so no append can race the close; the threads close
+  // their logs at the same time.
   auto topics = registry_->snapshot();
-  bool all_closed = true;
+  std::atomic<int> closing{static_cast<int>(io_threads_.size())};
+  std::atomic<bool> all_ok{true};
   for (auto& io_thread : io_threads_) {
-    std::atomic<bool> done{false};
-    std::atomic<bool> ok{true};
     io_thread->loop().post([&, index = io_thread->index()] {
       for (const auto& [name, topic] : topics->by_name) {
         for (const auto& partition : topic->partitions) {
@@ -116,16 +123,16 @@ void Broker::stop() {
           if (!closed.is_ok()) {
             LOG_ERROR("log_close_failed", "topic=%s partition=%d error=\"%s\"", name.c_str(), partition->index,
                       closed.to_string().c_str());
-            ok.store(false);
+            all_ok.store(false);
           }
         }
       }
-      done.store(true);
+      closing.fetch_sub(1);
     });
-    while (!done.load()) usleep(1000);
-    if (!ok.load()) all_closed = false;
-    io_thread->stop_and_join();
   }
+  while (closing.load() > 0) usleep(1000);
+  for (auto& io_thread : io_threads_) io_thread->stop_and_join();
+  const bool all_closed = all_ok.load();
   Status written = write_checkpoints();
   if (written.is_ok() && all_closed) {
     Status marked = storage::create_clean_shutdown_marker(log_dir_);

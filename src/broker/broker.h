@@ -21,6 +21,7 @@
 #include "net/network_thread.h"
 #include "protocol/api_keys.h"
 #include "protocol/codec.h"
+#include "protocol/fetch.h"
 #include "protocol/header.h"
 #include "storage/file_io.h"
 #include "storage/log_dir.h"
@@ -106,6 +107,11 @@ class Broker : public net::RequestHandler {
   ErrorCode append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records);
   void schedule_offset_expiry(int io_thread);
 
+  // Cold reads (fetch_handler.cc): when a response's file ranges are not in the page cache, a
+  // fetch thread reads them in (readahead, then waits on the pages) and the network thread sends
+  // the response after, so a catch-up reader never stalls the other connections on the disk.
+  void respond_fetch(const RequestPtr& request, protocol::FetchResponse response);
+
   // Fetch purgatory (fetch_handler.cc), per network thread.
   bool try_complete_fetch(ParkedFetch& fetch, bool deadline_passed);
   void park_fetch(std::shared_ptr<ParkedFetch> fetch);
@@ -129,6 +135,9 @@ class Broker : public net::RequestHandler {
   std::unique_ptr<TopicRegistry> registry_;
   net::MemoryBudget memory_budget_;
   std::vector<std::unique_ptr<IoThread>> io_threads_;
+  std::vector<std::unique_ptr<IoThread>> fetch_threads_;  // run only cold-read prefetches
+  std::atomic<std::uint32_t> next_fetch_thread_{0};
+  std::atomic<std::uint64_t> cold_reads_{0};
   std::vector<std::unique_ptr<net::NetworkThread>> network_threads_;
   struct NetworkState {
     std::list<std::shared_ptr<ParkedFetch>> parked;

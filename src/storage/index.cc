@@ -75,7 +75,9 @@ void IndexFile::append(const std::byte* entry_bytes) {
 void IndexFile::truncate_entries(std::uint32_t count) {
   std::uint32_t current = entry_count_.load(std::memory_order_relaxed);
   if (count >= current) return;
-  std::memset(base_ + std::size_t{count} * entry_bytes_, 0, std::size_t{current - count} * entry_bytes_);
+  // Only the count moves, as Kafka's truncateToEntries moves its position: nobody reads past the
+  // count, and zeroing a 10 MiB preallocated index (each page faulted in and dirtied) made
+  // recovery after a crash of 1,000 partitions take minutes and ~20 GB of page cache.
   entry_count_.store(count, std::memory_order_release);
 }
 

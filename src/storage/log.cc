@@ -466,7 +466,9 @@ Status Log::flush() {
 Status Log::close(bool clean) {
   auto snapshot = segments();
   if (Status s = snapshot->segments.back()->seal(); !s.is_ok()) return s;
-  if (!clean || offline()) return Status::ok();
+  if (!clean) return Status::ok();
+  // An offline log's state is unknown: no clean-shutdown state for it, so the next start recovers it.
+  if (offline()) return Status::from_errno(EIO, "log offline: " + dir_.string());
   if (Status s = flush(); !s.is_ok()) return s;
   // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing.
   return write_producer_snapshot(log_end_offset(), true);

@@ -162,7 +162,8 @@ class Log {
   void set_offline(const char* reason);
   // Owner: appends the final time index entry, trims the active index files to their entries and
   // gives back the log's preallocated blocks; when clean, then flushes everything and writes the
-  // producer snapshot <log end>.snapshot (removing older ones). No append after.
+  // producer snapshot <log end>.snapshot (removing older ones). No append after. An offline log
+  // is only sealed, and a clean close of it fails (so no clean-shutdown marker is written).
   Status close(bool clean);
 
   // Any thread. Kafka's OffsetForLeaderEpoch answer: {epoch, end offset}, (-1, -1) when unknown.

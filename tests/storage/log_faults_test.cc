@@ -110,7 +110,7 @@ TEST(LogFaultsTest, WriteErrorTakesTheLogOfflineAndReopenRecoversIt) {
     EXPECT_TRUE(log->offline());
     EXPECT_FALSE(append_one(*log).is_ok()) << "an offline log takes no appends";
     EXPECT_EQ(log->read(0, 1 << 20, true).error, ErrorCode::kafka_storage_error);
-    EXPECT_TRUE(log->close(true).is_ok());  // seals, but writes no clean state for an offline log
+    EXPECT_FALSE(log->close(true).is_ok()) << "an offline log must not look cleanly closed";
   }
   auto log = open_log(dir.path(), false);
   EXPECT_FALSE(log->offline());
