@@ -172,6 +172,21 @@ const std::map<std::string, Setter>& setters() {
       {"producer.id.expiration.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX / 2, c.producer_expiration_ms); }},
       {"producer.id.expiration.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT32_MAX, c.producer_expiration_check_ms); }},
       {"producer.state.max.per.partition", [](const std::string& v, Config& c) { return parse_integer(v, 1, 100000000, c.producers_max); }},
+      {"log.retention.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, -1, INT64_MAX / 2, c.retention_ms); }},
+      {"log.retention.minutes", [](const std::string& v, Config& c) {
+         std::int64_t minutes;
+         if (!parse_integer<std::int64_t>(v, -1, INT64_MAX / 60000, minutes)) return false;
+         c.retention_ms = minutes < 0 ? -1 : minutes * 60000;
+         return true;
+       }},
+      {"log.retention.hours", [](const std::string& v, Config& c) {
+         std::int64_t hours;
+         if (!parse_integer<std::int64_t>(v, -1, INT64_MAX / 3600000, hours)) return false;
+         c.retention_ms = hours < 0 ? -1 : hours * 3600000;
+         return true;
+       }},
+      {"log.retention.bytes", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, -1, INT64_MAX, c.retention_bytes); }},
+      {"log.retention.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT32_MAX, c.retention_check_ms); }},
       {"storage.faults", [](const std::string& v, Config& c) { c.storage_faults = v; return true; }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
@@ -246,8 +261,8 @@ std::map<std::string, std::string> Config::topic_defaults() const {
       {"max.message.bytes", std::to_string(message_bytes_max)},
       {"message.timestamp.type", log_append_time ? "LogAppendTime" : "CreateTime"},
       {"index.interval.bytes", std::to_string(index_interval_bytes)},
-      {"retention.ms", "604800000"},
-      {"retention.bytes", "-1"},
+      {"retention.ms", std::to_string(retention_ms)},
+      {"retention.bytes", std::to_string(retention_bytes)},
       {"flush.messages", std::to_string(flush_messages)},
       {"flush.ms", std::to_string(flush_ms)},
       {"flush.mode", flush_durable ? "durable" : "async"},

@@ -56,6 +56,10 @@ struct Config {
   std::int64_t flush_check_ms = 1000;                      // log.flush.scheduler.interval.ms
   std::uint32_t flush_writebehind_bytes = 1 << 20;         // flush.writebehind.bytes (ours; 0: off)
   std::int64_t checkpoint_interval_ms = 60000;             // log.flush.offset.checkpoint.interval.ms
+  // Retention.
+  std::int64_t retention_ms = 168ll * 3600 * 1000;         // log.retention.ms / .minutes / .hours
+  std::int64_t retention_bytes = -1;                       // log.retention.bytes
+  std::int64_t retention_check_ms = 300000;                // log.retention.check.interval.ms
   std::string storage_faults;                              // storage.faults (ours; tests only)
   std::int64_t producer_expiration_ms = 86400000;          // producer.id.expiration.ms
   std::int64_t producer_expiration_check_ms = 600000;      // producer.id.expiration.check.interval.ms

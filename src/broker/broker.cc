@@ -36,7 +36,9 @@ Status Broker::start() {
   LOG_INFO("log_dir_open", "dir=%s cluster_id=%s node_id=%d clean_shutdown=%s", log_dir_.c_str(),
            meta_.cluster_id.c_str(), config_.node_id, clean ? "true" : "false");
   registry_ = std::make_unique<TopicRegistry>(config_, log_dir_, config_.io_threads);
-  Status loaded = registry_->load(clean, recovery_points.value());
+  auto log_starts = storage::read_offset_checkpoint(log_dir_ / storage::log_start_offset_checkpoint_file);
+  if (!log_starts.is_ok()) return log_starts.status();
+  Status loaded = registry_->load(clean, recovery_points.value(), log_starts.value());
   if (!loaded.is_ok()) return loaded;
   // From here until a clean stop, the directory is "in use": a crash must trigger recovery.
   Status removed = storage::remove_clean_shutdown_marker(log_dir_);

@@ -127,6 +127,7 @@ class Broker : public net::RequestHandler {
   void schedule_maintenance(int io_thread);
   void run_flush_policy(int io_thread);
   void expire_producers(int io_thread);
+  void enforce_retention(int io_thread);
   void checkpoint_periodically();
 
   Config config_;

@@ -25,6 +25,7 @@ void Broker::schedule_maintenance(int io_thread) {
   loop.post([this, io_thread, &loop] {
     loop.add_timer(config_.flush_check_ms, [this, io_thread] { run_flush_policy(io_thread); });
     loop.add_timer(config_.producer_expiration_check_ms, [this, io_thread] { expire_producers(io_thread); });
+    loop.add_timer(config_.retention_check_ms, [this, io_thread] { enforce_retention(io_thread); });
     if (io_thread == 0) loop.add_timer(config_.checkpoint_interval_ms, [this] { checkpoint_periodically(); });
   });
 }
@@ -47,6 +48,24 @@ void Broker::expire_producers(int io_thread) {
   if (expired > 0) LOG_INFO("producers_expired", "io_thread=%d count=%zu", io_thread, expired);
   io_threads_[static_cast<std::size_t>(io_thread)]->loop().add_timer(
       config_.producer_expiration_check_ms, [this, io_thread] { expire_producers(io_thread); });
+}
+
+void Broker::enforce_retention(int io_thread) {
+  // Kafka's LogManager.cleanupLogs: every log.retention.check.interval.ms, each log deletes the
+  // whole segments its retention.ms / retention.bytes (cleanup.policy=delete) or its log start
+  // offset (DeleteRecords) no longer needs.
+  const std::int64_t now = wall_ms();
+  for_each_owned(*registry_, io_thread, [&](const std::shared_ptr<Partition>& partition) {
+    const auto& settings = partition->settings;
+    if (partition->log->offline()) return;
+    auto deleted = partition->log->delete_retained_segments(settings.cleanup_delete ? settings.retention_ms : -1,
+                                                            settings.cleanup_delete ? settings.retention_bytes : -1, now);
+    if (!deleted.is_ok())
+      LOG_ERROR("retention_failed", "topic=%s partition=%d error=\"%s\"", partition->topic.c_str(), partition->index,
+                deleted.status().to_string().c_str());
+  });
+  io_threads_[static_cast<std::size_t>(io_thread)]->loop().add_timer(
+      config_.retention_check_ms, [this, io_thread] { enforce_retention(io_thread); });
 }
 
 void Broker::checkpoint_periodically() {

@@ -31,6 +31,10 @@ struct TopicSettings {
   bool flush_durable = true;                  // flush.mode
   std::int64_t flush_messages = INT64_MAX;    // flush.messages
   std::int64_t flush_ms = INT64_MAX;          // flush.ms
+  // Delete retention (cleanup.policy contains delete): -1 means no limit.
+  bool cleanup_delete = true;
+  std::int64_t retention_ms = 168ll * 3600 * 1000;  // retention.ms
+  std::int64_t retention_bytes = -1;                // retention.bytes
 };
 
 struct Partition {

@@ -84,6 +84,8 @@ TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::strin
   settings.log.index_interval_bytes = config_.index_interval_bytes;
   settings.log.index_bytes_max = config_.index_bytes_max;
   settings.flush_durable = config_.flush_durable;
+  settings.retention_ms = config_.retention_ms;
+  settings.retention_bytes = config_.retention_bytes;
   settings.flush_messages = config_.flush_messages;
   settings.flush_ms = config_.flush_ms;
   std::int64_t number = 0;
@@ -95,6 +97,9 @@ TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::strin
     if (key == "index.interval.bytes" && parse_int64(value, number)) settings.log.index_interval_bytes = static_cast<std::uint32_t>(number);
     if (key == "segment.index.bytes" && parse_int64(value, number)) settings.log.index_bytes_max = static_cast<std::uint32_t>(number);
     if (key == "flush.mode") settings.flush_durable = value == "durable";
+    if (key == "cleanup.policy") settings.cleanup_delete = value.find("delete") != std::string::npos;
+    if (key == "retention.ms" && parse_int64(value, number)) settings.retention_ms = number;
+    if (key == "retention.bytes" && parse_int64(value, number)) settings.retention_bytes = number;
     if (key == "flush.messages" && parse_int64(value, number)) settings.flush_messages = number;
     if (key == "flush.ms" && parse_int64(value, number)) settings.flush_ms = number;
   }
@@ -160,7 +165,8 @@ Status TopicRegistry::prepare_loaded_log(Partition& partition) const {
   return Status::ok();
 }
 
-Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points) {
+Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points,
+                           const storage::OffsetCheckpoint& log_start_offsets) {
   auto dirs = storage::list_partition_dirs(log_dir_);
   if (!dirs.is_ok()) return dirs.status();
   auto configs = load_topic_configs();
@@ -191,6 +197,8 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
     auto log = storage::Log::open(dir.path, partition->settings.log, recovery_point, clean_shutdown);
     if (!log.is_ok()) return log.status();
     partition->log = std::move(log).value();
+    if (auto start = log_start_offsets.find({dir.topic, dir.partition}); start != log_start_offsets.end())
+      partition->log->restore_log_start_offset(start->second);
     if (Status s = prepare_loaded_log(*partition); !s.is_ok()) return s;
     auto epochs = partition->log->epoch_entries();
     if (!epochs.empty()) partition->leader_epoch = epochs.back().epoch;

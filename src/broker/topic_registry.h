@@ -38,7 +38,8 @@ class TopicRegistry {
   TopicRegistry(const Config& config, std::filesystem::path log_dir, int io_thread_count);
 
   // Opens every partition directory. Requires: called once, before serving.
-  Status load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points);
+  Status load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points,
+              const storage::OffsetCheckpoint& log_start_offsets);
 
   std::shared_ptr<const Topic> find(std::string_view name) const;
   std::shared_ptr<const Topic> find(const Uuid& id) const;

@@ -166,6 +166,23 @@ class Log {
   // is only sealed, and a clean close of it fails (so no clean-shutdown marker is written).
   Status close(bool clean);
 
+  // Owner. Kafka's delete retention: removes whole segments from the front of the log that lie
+  // wholly below the log start offset, whose largest timestamp is more than retention_ms before
+  // now_ms (-1: no time limit), or that must go to keep the log within retention_bytes (-1: no
+  // size limit). Never the active segment, never one with offsets at or past the high watermark.
+  // The log start offset moves to the first remaining segment when that is higher. Readers in
+  // flight keep a removed segment's files open until they finish. Returns how many went.
+  Result<std::size_t> delete_retained_segments(std::int64_t retention_ms, std::int64_t retention_bytes,
+                                               std::int64_t now_ms);
+  // Owner. DeleteRecords: moves the log start offset forward. Requires: log start < offset <= high
+  // watermark. Whole segments below it go at the next delete_retained_segments.
+  void advance_log_start_offset(std::int64_t offset);
+  // Owner, at open: the log start offset from the checkpoint (kept when between the first
+  // segment's base and the log end).
+  void restore_log_start_offset(std::int64_t offset);
+  // Any thread: bytes of all segments (the size retention.bytes limits).
+  std::uint64_t size_bytes() const;
+
   // Any thread. Kafka's OffsetForLeaderEpoch answer: {epoch, end offset}, (-1, -1) when unknown.
   std::pair<std::int32_t, std::int64_t> end_offset_for_epoch(std::int32_t epoch) const;
   std::vector<EpochEntry> epoch_entries() const;

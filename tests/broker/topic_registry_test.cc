@@ -37,7 +37,7 @@ TEST(TopicRegistry, CreateAndReload) {
   Uuid id;
   {
     TopicRegistry registry(config, dir.path, 2);
-    ASSERT_TRUE(registry.load(true, {}).is_ok());
+    ASSERT_TRUE(registry.load(true, {}, {}).is_ok());
     auto created = registry.create("events", 3, {{"max.message.bytes", "2048"}}, false);
     ASSERT_EQ(created.error, ErrorCode::none) << created.message;
     ASSERT_TRUE(created.topic);
@@ -59,7 +59,7 @@ TEST(TopicRegistry, CreateAndReload) {
     for (auto& partition : created.topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
   }
   TopicRegistry reopened(config, dir.path, 2);
-  ASSERT_TRUE(reopened.load(true, {}).is_ok());
+  ASSERT_TRUE(reopened.load(true, {}, {}).is_ok());
   auto topic = reopened.find("events");
   ASSERT_TRUE(topic);
   EXPECT_EQ(topic->id, id);
@@ -77,7 +77,7 @@ TEST(TopicRegistry, PartitionLimitRefusesWholeTopic) {
   config.log_dirs = {dir.path.string()};
   config.partitions_max = 5;
   TopicRegistry registry(config, dir.path, 1);
-  ASSERT_TRUE(registry.load(true, {}).is_ok());
+  ASSERT_TRUE(registry.load(true, {}, {}).is_ok());
   auto first = registry.create("a", 3, {}, false);
   ASSERT_EQ(first.error, ErrorCode::none);
   auto second = registry.create("b", 3, {}, false);

@@ -121,3 +121,61 @@ def test_topic_segment_bytes_config():
         names = check_segments(b, topic)
         assert len(names) >= 4, "per-topic segment.bytes ignored: %r" % names
 
+
+
+@harness.timeout(120)
+def test_time_retention_deletes_old_segments():
+    topic = "retain-time"
+    overrides = {"num.partitions": 1, "log.segment.bytes": SEGMENT_BYTES,
+                 "log.retention.check.interval.ms": 500}
+    with Broker(overrides, name="retain-time") as b:
+        b.create_topic(topic, 1, {"retention.ms": "3600000"})
+        old = int(time.time() * 1000) - 24 * 3600 * 1000
+        values = produce_batches(b, topic, 60, ts=old)  # Records from a day ago.
+        first_names = segment_files(b, topic)
+        assert len(first_names) >= 4, first_names
+
+        def start_moved():
+            with b.client() as c:
+                return c.list_offsets(topic, 0, -2)["offset"] > 0
+        harness.wait_for(start_moved, 30, 0.25, "retention.ms to delete the old segments")
+        with b.client() as c:
+            start = c.list_offsets(topic, 0, -2)["offset"]
+            end = c.list_offsets(topic, 0, -1)["offset"]
+            assert end == len(values), (start, end)
+            p = c.fetch_partition(topic, 0, 0)
+            assert p["error_code"] == kproto.OFFSET_OUT_OF_RANGE, p
+            got = [r[3] for r in kproto.read_all(c, topic, 0, start=start)]
+            assert got == values[start:]
+        names = segment_files(b, topic)
+        assert int(names[0][:20]) == start, (names[0], start)
+        assert b.stop() == 0
+        with open(os.path.join(b.data_dir, "log-start-offset-checkpoint")) as f:
+            text = f.read()
+        assert ("%s 0 %d" % (topic, start)) in text, \
+            "log-start-offset-checkpoint does not record start %d: %r" % (start, text)
+        b.start()
+        with b.client() as c:
+            assert c.list_offsets(topic, 0, -2)["offset"] == start
+
+
+
+@harness.timeout(120)
+def test_size_retention_keeps_the_newest_bytes():
+    topic = "retain-size"
+    overrides = {"num.partitions": 1, "log.segment.bytes": SEGMENT_BYTES,
+                 "log.retention.check.interval.ms": 500}
+    with Broker(overrides, name="retain-size") as b:
+        b.create_topic(topic, 1, {"retention.bytes": str(3 * SEGMENT_BYTES)})
+        values = produce_batches(b, topic, 120)
+
+        def trimmed():
+            total = sum(os.path.getsize(os.path.join(b.partition_dir(topic, 0), n))
+                        for n in segment_files(b, topic)[:-1])
+            return total <= 3 * SEGMENT_BYTES + SEGMENT_BYTES
+        harness.wait_for(trimmed, 30, 0.25, "retention.bytes to delete old segments")
+        with b.client() as c:
+            start = c.list_offsets(topic, 0, -2)["offset"]
+            assert start > 0
+            got = [r[3] for r in kproto.read_all(c, topic, 0, start=start)]
+            assert got == values[start:]
