@@ -37,6 +37,8 @@ struct TopicSettings {
   std::int64_t retention_bytes = -1;                // retention.bytes
 };
 
+// Threads: `settings` belongs to the owner I/O thread once the partition is published (an altered
+// topic config reaches it as a task on that thread); the network threads read only the atomics.
 struct Partition {
   std::string topic;
   std::int32_t index = 0;
@@ -46,6 +48,7 @@ struct Partition {
   TopicSettings settings;
   std::unique_ptr<storage::Log> log;
   std::atomic<std::uint64_t> fetch_waiters{0};
+  std::atomic<std::uint32_t> message_bytes_max{1048588};  // settings.message_bytes_max, for validation
   std::int64_t flushed_ms = 0;  // owner I/O thread: when its last flush was asked for (flush.ms)
 };
 

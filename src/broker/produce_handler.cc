@@ -84,7 +84,7 @@ ErrorCode check_partition(const protocol::ProduceRequest& body, std::int16_t ver
     return ErrorCode::invalid_record;
   }
   BatchesInfo info;
-  ErrorCode error = validate_record_batches(data.records.bytes, BatchLimits{(*partition)->settings.message_bytes_max}, &info);
+  ErrorCode error = validate_record_batches(data.records.bytes, BatchLimits{(*partition)->message_bytes_max.load(std::memory_order_relaxed)}, &info);
   if (error != ErrorCode::none) return error;
   // zstd arrived with Produce v7 (KIP-110); codecs past zstd do not exist.
   if (info.compression == static_cast<int>(Compression::zstd) && version < 7) return ErrorCode::unsupported_compression_type;

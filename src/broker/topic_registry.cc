@@ -75,6 +75,46 @@ std::map<std::string, std::string> TopicRegistry::effective_configs(const Topic&
   return configs;
 }
 
+CreateTopicResult TopicRegistry::alter_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                               bool validate_only, TopicSettings* settings) {
+  CreateTopicResult result;
+  for (const auto& [key, value] : configs) {
+    std::string problem = check_topic_config(key, value);
+    if (!problem.empty()) {
+      result.error = ErrorCode::invalid_config;
+      result.message = problem;
+      return result;
+    }
+  }
+  std::lock_guard lock(create_mutex_);
+  auto current = snapshot();
+  auto existing = current->by_name.find(name);
+  if (existing == current->by_name.end()) {
+    result.error = ErrorCode::unknown_topic_or_partition;
+    result.message = "topic '" + name + "' does not exist";
+    return result;
+  }
+  *settings = settings_for(configs);
+  if (validate_only) return result;
+  // The topic object is immutable once published: a copy with the new configs replaces it, and
+  // shares the partitions.
+  auto topic = std::make_shared<Topic>(*existing->second);
+  topic->configs = configs;
+  auto next = std::make_shared<TopicMap>(*current);
+  next->by_name[name] = topic;
+  next->by_id[topic->id.bytes] = topic;
+  if (Status saved = save_topic_configs(*next); !saved.is_ok()) {
+    result.error = ErrorCode::kafka_storage_error;
+    result.message = saved.to_string();
+    return result;
+  }
+  topics_.store(next, std::memory_order_release);
+  for (const auto& partition : topic->partitions) partition->message_bytes_max.store(settings->message_bytes_max);
+  result.topic = topic;
+  LOG_INFO("topic_configs_altered", "topic=%s count=%zu", name.c_str(), configs.size());
+  return result;
+}
+
 TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::string>& configs) const {
   TopicSettings settings;
   settings.message_bytes_max = config_.message_bytes_max;
@@ -185,6 +225,7 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
     partition->index = dir.partition;
     partition->io_thread = owner_for(dir.topic, dir.partition);
     partition->settings = settings_for(topic->configs);
+    partition->message_bytes_max.store(partition->settings.message_bytes_max);
     auto id = storage::read_partition_metadata(dir.path);
     if (!id.is_ok()) return id.status();
     if (id.value().has_value()) {
@@ -293,6 +334,7 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
     partition->topic_id = topic->id;
     partition->io_thread = owner_for(name, index);
     partition->settings = settings;
+    partition->message_bytes_max.store(settings.message_bytes_max);
     auto dir = log_dir_ / storage::partition_dir_name(name, index);
     auto log = storage::Log::open(dir, settings.log, 0, true);
     Status written = log.is_ok() ? storage::write_partition_metadata(dir, topic->id) : log.status();

@@ -49,6 +49,13 @@ class TopicRegistry {
   CreateTopicResult create(const std::string& name, std::int32_t partition_count,
                            const std::map<std::string, std::string>& configs, bool validate_only);
 
+  // Replaces a topic's explicitly set configs (AlterConfigs; IncrementalAlterConfigs computes the
+  // map first). Checks every key, stores the configs (they survive restarts) and publishes the
+  // topic with them; on success *settings are what its partitions must now run with (the caller
+  // hands them to each partition's I/O thread). validate_only checks only.
+  CreateTopicResult alter_configs(const std::string& name, const std::map<std::string, std::string>& configs,
+                                  bool validate_only, TopicSettings* settings);
+
   // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
   static bool valid_topic_name(std::string_view name);
   // Checks one topic config key and value; returns an error message or "".

@@ -302,9 +302,17 @@ Result<AppendInfo> Log::append(std::span<std::byte> batch, std::int32_t leader_e
       set_offline(s.message().c_str());
     return s;
   }
-  if (leader_epoch >= 0 && leader_epoch > latest_epoch_.load(std::memory_order_relaxed))
-    if (Status s = assign_epoch(leader_epoch, base_offset); !s.is_ok()) return s;
+  // The batch is in the log from here on, whatever happens to the epoch checkpoint below: the
+  // next batch must not reuse its offsets.
   log_end_offset_.store(header.last_offset() + 1, std::memory_order_release);
+  if (leader_epoch >= 0 && leader_epoch > latest_epoch_.load(std::memory_order_relaxed)) {
+    if (Status s = assign_epoch(leader_epoch, base_offset); !s.is_ok()) {
+      // Recovery rebuilds the epochs from the batch headers, but a disk that fails this write
+      // is not trusted with more (Kafka takes the log directory offline).
+      set_offline(s.message().c_str());
+      return s;
+    }
+  }
   return AppendInfo{base_offset, header.last_offset(), log_start_offset(), rolled};
 }
 

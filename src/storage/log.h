@@ -180,6 +180,10 @@ class Log {
   // Owner, at open: the log start offset from the checkpoint (kept when between the first
   // segment's base and the log end).
   void restore_log_start_offset(std::int64_t offset);
+  // Owner: new settings (an altered topic config); segments created from now on use them, the
+  // active one keeps its own.
+  void set_config(const LogConfig& config) { config_ = config; }
+
   // Any thread: bytes of all segments (the size retention.bytes limits).
   std::uint64_t size_bytes() const;
 
