@@ -122,6 +122,12 @@ class Broker : public net::RequestHandler {
   std::pair<std::string, std::int32_t> advertised_endpoint() const;
   Status write_checkpoints();
 
+  // Admin work on the partitions' owner I/O threads (admin.cc). Each runs `done` on the calling
+  // network thread once every partition of the topic is handled.
+  void apply_topic_settings(const RequestPtr& request, std::shared_ptr<const Topic> topic, TopicSettings settings,
+                            std::function<void()> done);
+  void delete_topic_files(const RequestPtr& request, std::shared_ptr<const Topic> topic, std::function<void()> done);
+
   // Housekeeping on each I/O thread (maintenance.cc): flush.ms flushes, producer-id expiry, and
   // (on I/O thread 0) the periodic offset checkpoints, each on its own repeating timer.
   void schedule_maintenance(int io_thread);

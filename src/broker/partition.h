@@ -49,6 +49,7 @@ struct Partition {
   std::unique_ptr<storage::Log> log;
   std::atomic<std::uint64_t> fetch_waiters{0};
   std::atomic<std::uint32_t> message_bytes_max{1048588};  // settings.message_bytes_max, for validation
+  std::atomic<bool> deleted{false};  // the topic was deleted: appends are refused
   std::int64_t flushed_ms = 0;  // owner I/O thread: when its last flush was asked for (flush.ms)
 };
 

@@ -35,6 +35,10 @@ void set_error(protocol::ProduceResponse::Partition& out, ErrorCode error, std::
 // below (acks=all in durable mode), or nullopt to answer now.
 std::optional<std::int64_t> append_one(AppendItem& item, storage::Flusher& flusher, std::function<void()> on_high_watermark) {
   Partition& partition = *item.partition;
+  if (partition.deleted.load(std::memory_order_acquire)) {
+    set_error(*item.out, ErrorCode::unknown_topic_or_partition);
+    return std::nullopt;
+  }
   // Idempotent producers: a retried batch is answered with its original offset and not written
   // again; a stale epoch or a sequence gap is refused (Kafka's ProducerStateManager).
   storage::ProducerStateTable& producers = partition.log->producer_state();

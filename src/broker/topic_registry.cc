@@ -115,6 +115,23 @@ CreateTopicResult TopicRegistry::alter_configs(const std::string& name, const st
   return result;
 }
 
+std::shared_ptr<const Topic> TopicRegistry::remove(const std::string& name) {
+  std::lock_guard lock(create_mutex_);
+  auto current = snapshot();
+  auto existing = current->by_name.find(name);
+  if (existing == current->by_name.end()) return nullptr;
+  std::shared_ptr<const Topic> topic = existing->second;
+  auto next = std::make_shared<TopicMap>(*current);
+  next->by_name.erase(name);
+  next->by_id.erase(topic->id.bytes);
+  for (const auto& partition : topic->partitions) partition->deleted.store(true, std::memory_order_release);
+  topics_.store(next, std::memory_order_release);
+  if (Status saved = save_topic_configs(*next); !saved.is_ok())
+    LOG_ERROR("topic_configs_save_failed", "error=\"%s\"", saved.to_string().c_str());
+  LOG_INFO("topic_deleted", "topic=%s partitions=%zu", name.c_str(), topic->partitions.size());
+  return topic;
+}
+
 TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::string>& configs) const {
   TopicSettings settings;
   settings.message_bytes_max = config_.message_bytes_max;
@@ -207,6 +224,16 @@ Status TopicRegistry::prepare_loaded_log(Partition& partition) const {
 
 Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points,
                            const storage::OffsetCheckpoint& log_start_offsets) {
+  // A topic deletion cut short by a crash leaves <topic>-<partition>.<id>-delete: finish it.
+  std::error_code listing;
+  for (const auto& entry : std::filesystem::directory_iterator(log_dir_, listing)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory(listing) && name.size() > 7 && name.compare(name.size() - 7, 7, "-delete") == 0) {
+      std::error_code ignored;
+      std::filesystem::remove_all(entry.path(), ignored);
+      LOG_INFO("deleted_topic_leftover_removed", "dir=%s", entry.path().c_str());
+    }
+  }
   auto dirs = storage::list_partition_dirs(log_dir_);
   if (!dirs.is_ok()) return dirs.status();
   auto configs = load_topic_configs();

@@ -56,6 +56,11 @@ class TopicRegistry {
   CreateTopicResult alter_configs(const std::string& name, const std::map<std::string, std::string>& configs,
                                   bool validate_only, TopicSettings* settings);
 
+  // Removes a topic from the map (DeleteTopics) and rewrites the stored configs. Returns the topic
+  // (its partitions still hold their logs: the caller deletes them on their I/O threads), or null
+  // when there is no such topic.
+  std::shared_ptr<const Topic> remove(const std::string& name);
+
   // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
   static bool valid_topic_name(std::string_view name);
   // Checks one topic config key and value; returns an error message or "".
