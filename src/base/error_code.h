@@ -62,6 +62,7 @@ enum class ErrorCode : std::int16_t {
   log_dir_not_found = 57,
   unknown_producer_id = 59,
   reassignment_in_progress = 60,
+  topic_deletion_disabled = 73,
   fenced_leader_epoch = 74,
   unknown_leader_epoch = 75,
   unsupported_compression_type = 76,

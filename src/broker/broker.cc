@@ -228,6 +228,7 @@ void Broker::dispatch(const RequestPtr& request) {
     case ApiKey::list_offsets: return handle_list_offsets(request);
     case ApiKey::offset_for_leader_epoch: return handle_offset_for_leader_epoch(request);
     case ApiKey::create_topics: return handle_create_topics(request);
+    case ApiKey::delete_topics: return handle_delete_topics(request);
     case ApiKey::describe_cluster: return handle_describe_cluster(request);
     case ApiKey::find_coordinator: return handle_find_coordinator(request);
     case ApiKey::init_producer_id: return handle_init_producer_id(request);

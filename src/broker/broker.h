@@ -81,6 +81,7 @@ class Broker : public net::RequestHandler {
   void handle_list_offsets(const RequestPtr& request);
   void handle_offset_for_leader_epoch(const RequestPtr& request);
   void handle_create_topics(const RequestPtr& request);
+  void handle_delete_topics(const RequestPtr& request);
   void handle_describe_cluster(const RequestPtr& request);
   void handle_find_coordinator(const RequestPtr& request);
   void handle_init_producer_id(const RequestPtr& request);

@@ -5,6 +5,7 @@
 #include "protocol/api_versions.h"
 #include "protocol/create_topics.h"
 #include "protocol/delete_groups.h"
+#include "protocol/delete_topics.h"
 #include "protocol/describe_groups.h"
 #include "protocol/describe_cluster.h"
 #include "protocol/fetch.h"
@@ -50,6 +51,7 @@ constexpr std::array kApis{
     support<ListGroupsRequest>(),
     support<ApiVersionsRequest>(),
     support<CreateTopicsRequest>(),
+    support<DeleteTopicsRequest>(),
     support<InitProducerIdRequest>(),
     support<OffsetForLeaderEpochRequest>(),
     support<DeleteGroupsRequest>(),
