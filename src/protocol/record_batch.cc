@@ -160,15 +160,23 @@ Result<std::span<const std::byte>> batch_record_area(std::span<const std::byte> 
   return std::span<const std::byte>(*storage);
 }
 
+namespace {
+// A client's batch may carry any base timestamp and deltas: add as Java does, wrapping around,
+// instead of overflowing (undefined behaviour in C++).
+std::int64_t add_wrapping(std::int64_t base, std::int64_t delta) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(delta));
+}
+}  // namespace
+
 RecordSearch find_record_at_or_after(const RecordBatchHeader& header, std::span<const std::byte> records,
                                      std::int64_t ts, RecordOffsetTimestamp* out) {
   SLUICE_ASSERT(out != nullptr);
   const bool log_append_time = header.timestamp_type() == timestamp_type_log_append_time;
   bool found = false;
   bool ok = walk_records(records, header.record_count, [&](std::int32_t offset_delta, std::int64_t timestamp_delta) {
-    std::int64_t timestamp = log_append_time ? header.max_timestamp : header.base_timestamp + timestamp_delta;
+    std::int64_t timestamp = log_append_time ? header.max_timestamp : add_wrapping(header.base_timestamp, timestamp_delta);
     if (found || timestamp < ts) return;
-    *out = {header.base_offset + offset_delta, timestamp};
+    *out = {add_wrapping(header.base_offset, offset_delta), timestamp};
     found = true;
   });
   if (!ok) return RecordSearch::malformed;
@@ -181,9 +189,9 @@ RecordSearch find_max_timestamp_record(const RecordBatchHeader& header, std::spa
   const bool log_append_time = header.timestamp_type() == timestamp_type_log_append_time;
   bool found = false;
   bool ok = walk_records(records, header.record_count, [&](std::int32_t offset_delta, std::int64_t timestamp_delta) {
-    std::int64_t timestamp = log_append_time ? header.max_timestamp : header.base_timestamp + timestamp_delta;
+    std::int64_t timestamp = log_append_time ? header.max_timestamp : add_wrapping(header.base_timestamp, timestamp_delta);
     if (found || timestamp != header.max_timestamp) return;
-    *out = {header.base_offset + offset_delta, timestamp};
+    *out = {add_wrapping(header.base_offset, offset_delta), timestamp};
     found = true;
   });
   if (!ok) return RecordSearch::malformed;
