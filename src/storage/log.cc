@@ -454,23 +454,6 @@ std::optional<std::pair<std::int64_t, std::int64_t>> Log::max_timestamp_offset()
   return find_max_timestamp_record(*batch);
 }
 
-Status Log::flush() {
-  const std::int64_t end = log_end_offset();
-  auto snapshot = segments();
-  for (const auto& segment : snapshot->segments) {
-    if (segment->base_offset() < unflushed_base_offset_) continue;
-    if (Status s = segment->flush(); !s.is_ok()) return s;
-  }
-  // New segment files need their directory entries on disk too.
-  if (directory_dirty_) {
-    if (Status s = fsync_dir(dir_); !s.is_ok()) return s;
-    directory_dirty_ = false;
-  }
-  recovery_point_.store(end, std::memory_order_release);
-  unflushed_base_offset_ = snapshot->segments.back()->base_offset();
-  return Status::ok();
-}
-
 Status Log::close(bool clean) {
   auto snapshot = segments();
   if (Status s = snapshot->segments.back()->seal(); !s.is_ok()) return s;
@@ -496,115 +479,6 @@ Status Log::write_producer_snapshot(std::int64_t offset, bool only) {
   for (std::size_t i = only ? 0 : 1; i < offsets.size(); ++i)
     std::filesystem::remove(dir_ / segment_file_name(offsets[i], ".snapshot"), ec);
   return Status::ok();
-}
-
-Result<std::size_t> Log::delete_retained_segments(std::int64_t retention_ms, std::int64_t retention_bytes,
-                                                  std::int64_t now_ms) {
-  auto snapshot = segments();
-  const auto& list = snapshot->segments;
-  const std::int64_t hwm = high_watermark();
-  const std::int64_t start = log_start_offset();
-  std::int64_t size_excess = retention_bytes < 0 ? 0 : static_cast<std::int64_t>(size_bytes()) - retention_bytes;
-  std::size_t count = 0;
-  // Kafka's UnifiedLog.deleteOldSegments: from the oldest, while the predicate holds.
-  for (; count + 1 < list.size(); ++count) {
-    const Segment& segment = *list[count];
-    const std::int64_t next_base = list[count + 1]->base_offset();
-    if (next_base > hwm) break;  // would delete offsets a consumer has not been allowed to read
-    const auto bytes = static_cast<std::int64_t>(segment.committed_bytes());
-    bool below_start = next_base <= start;
-    std::int64_t largest = segment.max_timestamp().timestamp;
-    if (largest < 0) largest = segment.created_ms();
-    bool too_old = retention_ms >= 0 && now_ms - largest > retention_ms;
-    bool too_big = retention_bytes >= 0 && size_excess - bytes >= 0;
-    if (!below_start && !too_old && !too_big) break;
-    size_excess -= bytes;
-  }
-  if (count == 0) return std::size_t{0};
-  std::vector<std::shared_ptr<Segment>> kept(list.begin() + static_cast<std::ptrdiff_t>(count), list.end());
-  std::vector<std::shared_ptr<Segment>> removed(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(count));
-  const std::int64_t new_start = std::max(start, kept.front()->base_offset());
-  // Publish first: new readers no longer find the segments; readers in flight hold them open.
-  log_start_offset_.store(new_start, std::memory_order_release);
-  publish(std::move(kept));
-  if (recovery_point() < new_start) recovery_point_.store(new_start, std::memory_order_release);
-  unflushed_base_offset_ = std::max(unflushed_base_offset_, segments()->segments.front()->base_offset());
-  for (const auto& segment : removed) {
-    if (Status s = segment->remove_files(); !s.is_ok()) return s;
-    LOG_INFO("storage.segment_deleted", "dir=%s base_offset=%lld bytes=%llu", dir_.c_str(),
-             (long long)segment->base_offset(), (unsigned long long)segment->committed_bytes());
-  }
-  return count;
-}
-
-void Log::advance_log_start_offset(std::int64_t offset) {
-  SLUICE_ASSERT(offset > log_start_offset(), "offset=%lld start=%lld", (long long)offset, (long long)log_start_offset());
-  SLUICE_ASSERT(offset <= high_watermark(), "offset=%lld hwm=%lld", (long long)offset, (long long)high_watermark());
-  log_start_offset_.store(offset, std::memory_order_release);
-}
-
-void Log::restore_log_start_offset(std::int64_t offset) {
-  if (offset > log_start_offset() && offset <= log_end_offset()) log_start_offset_.store(offset, std::memory_order_release);
-}
-
-std::uint64_t Log::size_bytes() const {
-  auto snapshot = segments();
-  std::uint64_t total = 0;
-  for (const auto& segment : snapshot->segments) total += segment->committed_bytes();
-  return total;
-}
-
-FlushPlan Log::plan_flush() {
-  FlushPlan plan;
-  plan.end_offset = log_end_offset();
-  auto snapshot = segments();
-  plan.active_base_offset = snapshot->segments.back()->base_offset();
-  for (const auto& segment : snapshot->segments) {
-    if (segment->base_offset() < unflushed_base_offset_) continue;
-    plan.targets.push_back({segment, segment->file()->fd(), true});
-    if (segment->base_offset() == plan.active_base_offset) continue;
-    plan.targets.push_back({segment, segment->offset_index().file().fd(), false});
-    plan.targets.push_back({segment, segment->time_index().file().fd(), false});
-  }
-  plan.directory = directory_dirty_;
-  directory_dirty_ = false;
-  SLUICE_ASSERT(!plan.targets.empty(), "dir=%s unflushed_base=%lld", dir_.c_str(), (long long)unflushed_base_offset_);
-  return plan;
-}
-
-void Log::flush_done(const FlushPlan& plan) {
-  SLUICE_ASSERT(plan.end_offset <= log_end_offset(), "end=%lld leo=%lld", (long long)plan.end_offset,
-                (long long)log_end_offset());
-  if (plan.end_offset > recovery_point()) recovery_point_.store(plan.end_offset, std::memory_order_release);
-  // The segment active at planning time had only its .log synced: it stays in the next plan
-  // (with its indexes, once it is sealed).
-  unflushed_base_offset_ = std::max(unflushed_base_offset_, plan.active_base_offset);
-}
-
-void Log::flush_failed(const FlushPlan& plan) {
-  if (plan.directory) directory_dirty_ = true;
-  set_offline("flush failed");
-}
-
-std::optional<WritebackRange> Log::take_writeback(std::uint32_t window_bytes) {
-  auto snapshot = segments();
-  const auto& active = snapshot->segments.back();
-  if (active->base_offset() != writeback_base_offset_) {
-    // A roll: the sealed segment's rest is written back by its flush.
-    writeback_base_offset_ = active->base_offset();
-    writeback_position_ = 0;
-  }
-  std::uint64_t committed = active->committed_bytes();
-  if (committed < writeback_position_ + window_bytes) return std::nullopt;
-  WritebackRange range{active, active->file()->fd(), writeback_position_,
-                       static_cast<std::uint32_t>(committed - writeback_position_)};
-  writeback_position_ = committed;
-  return range;
-}
-
-void Log::set_offline(const char* reason) {
-  if (offline_.exchange(true, std::memory_order_acq_rel)) return;
-  LOG_ERROR("storage.log_offline", "dir=%s reason=\"%s\"", dir_.c_str(), reason);
 }
 
 Status Log::assign_epoch(std::int32_t epoch, std::int64_t start_offset) {
