@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <set>
+#include <cstdio>
 
 namespace sluice {
 namespace {
@@ -37,6 +38,14 @@ bool parse_integer(const std::string& text, T min, T max, T& out) {
   if (error != std::errc() || end != text.data() + text.size()) return false;
   if (value < static_cast<long long>(min) || value > static_cast<long long>(max)) return false;
   out = static_cast<T>(value);
+  return true;
+}
+
+bool parse_double(const std::string& text, double min, double max, double& out) {
+  double value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !(value >= min && value <= max)) return false;
+  out = value;
   return true;
 }
 
@@ -188,6 +197,27 @@ const std::map<std::string, Setter>& setters() {
       {"log.retention.bytes", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, -1, INT64_MAX, c.retention_bytes); }},
       {"log.retention.check.interval.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT32_MAX, c.retention_check_ms); }},
       {"storage.faults", [](const std::string& v, Config& c) { c.storage_faults = v; return true; }},
+      {"log.cleanup.policy", [](const std::string& v, Config& c) {
+         std::string policy;
+         for (const auto& part : split(v, ',')) {
+           if (part != "delete" && part != "compact") return false;
+           policy += (policy.empty() ? "" : ",") + part;
+         }
+         if (policy.empty()) return false;
+         c.cleanup_policy = policy;
+         return true;
+       }},
+      {"log.cleaner.enable", [](const std::string& v, Config& c) { return parse_bool(v, c.cleaner_enable); }},
+      {"log.cleaner.threads", [](const std::string& v, Config& c) { return parse_integer(v, 1, 64, c.cleaner_threads); }},
+      {"log.cleaner.cpus", [](const std::string& v, Config& c) { return parse_cpus(v, c.cleaner_cpus); }},
+      {"log.cleaner.io.max.bytes.per.second", [](const std::string& v, Config& c) { return parse_double(v, 1, 1.7976931348623157e308, c.cleaner_io_bytes_per_second); }},
+      {"log.cleaner.dedupe.buffer.size", [](const std::string& v, Config& c) { return parse_integer<std::uint64_t>(v, 1 << 16, 1ull << 40, c.cleaner_dedupe_buffer_bytes); }},
+      {"log.cleaner.backoff.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT32_MAX, c.cleaner_backoff_ms); }},
+      {"log.cleaner.min.cleanable.ratio", [](const std::string& v, Config& c) { return parse_double(v, 0, 1, c.cleaner_min_cleanable_ratio); }},
+      {"log.cleaner.min.compaction.lag.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT64_MAX, c.cleaner_min_compaction_lag_ms); }},
+      {"log.cleaner.max.compaction.lag.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX, c.cleaner_max_compaction_lag_ms); }},
+      {"log.cleaner.delete.retention.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT64_MAX, c.cleaner_delete_retention_ms); }},
+      {"shutdown.timeout.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, 24ll * 3600 * 1000, c.shutdown_timeout_ms); }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
          c.log_level = v;
@@ -249,23 +279,112 @@ Status apply_properties(const std::map<std::string, std::string>& properties, Co
     if (key == "broker.id" && properties.count("node.id")) continue;
     if (!setter->second(value, config))
       return Status::error("bad value for " + key + ": '" + value + "'");
+    config.static_properties[key] = value;
   }
   return Status::ok();
 }
 
-std::map<std::string, std::string> Config::topic_defaults() const {
+std::string check_broker_property(const std::string& key, const std::string& value) {
+  const auto& table = setters();
+  auto setter = table.find(key);
+  if (setter == table.end()) return "unknown broker config " + key;
+  Config scratch;
+  if (!setter->second(value, scratch)) return "invalid value '" + value + "' for " + key;
+  return "";
+}
+
+std::map<std::string, std::optional<std::string>> broker_config_values(const Config& c) {
+  auto number = [](auto value) { return std::optional<std::string>(std::to_string(value)); };
+  auto flag = [](bool value) { return std::optional<std::string>(value ? "true" : "false"); };
+  auto cpus = [](const std::vector<int>& list) {
+    std::string text;
+    for (int cpu : list) text += (text.empty() ? "" : ",") + std::to_string(cpu);
+    return std::optional<std::string>(text);
+  };
+  auto listeners = [](const std::vector<Listener>& list) {
+    std::string text;
+    for (const auto& l : list) text += (text.empty() ? "" : ",") + l.name + "://" + l.host + ":" + std::to_string(l.port);
+    return std::optional<std::string>(text);
+  };
+  auto as_set = [&c](const char* key) -> std::optional<std::string> {
+    auto it = c.static_properties.find(key);
+    if (it == c.static_properties.end()) return std::nullopt;
+    return it->second;
+  };
+  std::string dirs;
+  for (const auto& dir : c.log_dirs) dirs += (dirs.empty() ? "" : ",") + dir;
+  char ratio[32], io_rate[32];
+  std::snprintf(ratio, sizeof ratio, "%g", c.cleaner_min_cleanable_ratio);
+  std::snprintf(io_rate, sizeof io_rate, "%.17g", c.cleaner_io_bytes_per_second);
   return {
-      {"cleanup.policy", "delete"},
-      {"segment.bytes", std::to_string(segment_bytes)},
-      {"segment.ms", std::to_string(segment_ms)},
-      {"max.message.bytes", std::to_string(message_bytes_max)},
-      {"message.timestamp.type", log_append_time ? "LogAppendTime" : "CreateTime"},
-      {"index.interval.bytes", std::to_string(index_interval_bytes)},
-      {"retention.ms", std::to_string(retention_ms)},
-      {"retention.bytes", std::to_string(retention_bytes)},
-      {"flush.messages", std::to_string(flush_messages)},
-      {"flush.ms", std::to_string(flush_ms)},
-      {"flush.mode", flush_durable ? "durable" : "async"},
+      {"listeners", listeners(c.listeners)},
+      {"advertised.listeners", c.advertised_listeners.empty() ? std::nullopt : listeners(c.advertised_listeners)},
+      {"log.dirs", dirs},
+      {"log.dir", as_set("log.dir")},
+      {"node.id", number(c.node_id)},
+      {"broker.id", number(c.node_id)},
+      {"num.partitions", number(c.partitions_default)},
+      {"default.replication.factor", number(c.replication_factor_default)},
+      {"auto.create.topics.enable", flag(c.topic_auto_create)},
+      {"delete.topic.enable", flag(c.topic_delete_enable)},
+      {"log.segment.bytes", number(c.segment_bytes)},
+      {"log.roll.ms", number(c.segment_ms)},
+      {"log.roll.hours", as_set("log.roll.hours")},
+      {"message.max.bytes", number(c.message_bytes_max)},
+      {"socket.request.max.bytes", number(c.request_bytes_max)},
+      {"log.index.interval.bytes", number(c.index_interval_bytes)},
+      {"log.index.size.max.bytes", number(c.index_bytes_max)},
+      {"log.message.timestamp.type", std::string(c.log_append_time ? "LogAppendTime" : "CreateTime")},
+      {"num.network.threads", number(c.network_threads)},
+      {"num.io.threads", number(c.io_threads)},
+      {"network.cpus", cpus(c.network_cpus)},
+      {"io.cpus", cpus(c.io_cpus)},
+      {"fetch.threads", number(c.fetch_threads)},
+      {"fetch.cpus", cpus(c.fetch_cpus)},
+      {"max.connections", number(c.connections_max)},
+      {"queued.max.requests", number(c.connection_requests_inflight_max)},
+      {"queued.max.request.bytes", number(c.inflight_bytes_max)},
+      {"partitions.max", number(c.partitions_max)},
+      {"fetch.purgatory.max", number(c.fetch_parked_max)},
+      {"fetch.transfer", std::string(c.fetch_copy ? "copy" : "zerocopy")},
+      {"group.min.session.timeout.ms", number(c.group_session_timeout_ms_min)},
+      {"group.max.session.timeout.ms", number(c.group_session_timeout_ms_max)},
+      {"group.initial.rebalance.delay.ms", number(c.group_initial_rebalance_delay_ms)},
+      {"group.max.size", number(c.group_size_max)},
+      {"offsets.topic.num.partitions", number(c.offsets_topic_partitions)},
+      {"offsets.topic.segment.bytes", number(c.offsets_topic_segment_bytes)},
+      {"offsets.topic.replication.factor", std::string("1")},
+      {"offsets.retention.minutes", number(c.offsets_retention_ms / 60000)},
+      {"offsets.retention.check.interval.ms", number(c.offsets_retention_check_ms)},
+      {"offset.metadata.max.bytes", number(c.offset_metadata_bytes_max)},
+      {"flush.mode", std::string(c.flush_durable ? "durable" : "async")},
+      {"log.flush.interval.messages", number(c.flush_messages)},
+      {"log.flush.interval.ms", number(c.flush_ms)},
+      {"log.flush.scheduler.interval.ms", number(c.flush_check_ms)},
+      {"flush.writebehind.bytes", number(c.flush_writebehind_bytes)},
+      {"log.flush.offset.checkpoint.interval.ms", number(c.checkpoint_interval_ms)},
+      {"producer.id.expiration.ms", number(c.producer_expiration_ms)},
+      {"producer.id.expiration.check.interval.ms", number(c.producer_expiration_check_ms)},
+      {"producer.state.max.per.partition", number(c.producers_max)},
+      {"log.retention.ms", number(c.retention_ms)},
+      {"log.retention.minutes", as_set("log.retention.minutes")},
+      {"log.retention.hours", as_set("log.retention.hours")},
+      {"log.retention.bytes", number(c.retention_bytes)},
+      {"log.retention.check.interval.ms", number(c.retention_check_ms)},
+      {"storage.faults", c.storage_faults},
+      {"log.level", c.log_level},
+      {"shutdown.timeout.ms", number(c.shutdown_timeout_ms)},
+      {"log.cleanup.policy", c.cleanup_policy},
+      {"log.cleaner.enable", flag(c.cleaner_enable)},
+      {"log.cleaner.threads", number(c.cleaner_threads)},
+      {"log.cleaner.cpus", cpus(c.cleaner_cpus)},
+      {"log.cleaner.io.max.bytes.per.second", std::string(io_rate)},
+      {"log.cleaner.dedupe.buffer.size", number(c.cleaner_dedupe_buffer_bytes)},
+      {"log.cleaner.backoff.ms", number(c.cleaner_backoff_ms)},
+      {"log.cleaner.min.cleanable.ratio", std::string(ratio)},
+      {"log.cleaner.min.compaction.lag.ms", number(c.cleaner_min_compaction_lag_ms)},
+      {"log.cleaner.max.compaction.lag.ms", number(c.cleaner_max_compaction_lag_ms)},
+      {"log.cleaner.delete.retention.ms", number(c.cleaner_delete_retention_ms)},
   };
 }
 

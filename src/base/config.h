@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct Config {
   std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::string log_level = "info";                          // log.level (ours)
+  std::int64_t shutdown_timeout_ms = 120000;               // shutdown.timeout.ms (ours): bound on a clean stop
 
   // Durability.
   bool flush_durable = true;                               // flush.mode=durable|async (ours)
@@ -64,6 +66,18 @@ struct Config {
   std::int64_t producer_expiration_ms = 86400000;          // producer.id.expiration.ms
   std::int64_t producer_expiration_check_ms = 600000;      // producer.id.expiration.check.interval.ms
   std::int32_t producers_max = 10000;                      // producer.state.max.per.partition (ours)
+  // Compaction (the log cleaner).
+  std::string cleanup_policy = "delete";                   // log.cleanup.policy
+  bool cleaner_enable = true;                              // log.cleaner.enable
+  std::int32_t cleaner_threads = 1;                        // log.cleaner.threads
+  std::vector<int> cleaner_cpus;                           // log.cleaner.cpus (ours)
+  double cleaner_io_bytes_per_second = 1.7976931348623157e308;  // log.cleaner.io.max.bytes.per.second
+  std::uint64_t cleaner_dedupe_buffer_bytes = 134217728;   // log.cleaner.dedupe.buffer.size
+  std::int64_t cleaner_backoff_ms = 15000;                 // log.cleaner.backoff.ms
+  double cleaner_min_cleanable_ratio = 0.5;                // log.cleaner.min.cleanable.ratio
+  std::int64_t cleaner_min_compaction_lag_ms = 0;          // log.cleaner.min.compaction.lag.ms
+  std::int64_t cleaner_max_compaction_lag_ms = INT64_MAX;  // log.cleaner.max.compaction.lag.ms
+  std::int64_t cleaner_delete_retention_ms = 86400000;     // log.cleaner.delete.retention.ms
 
   // Consumer groups.
   std::int32_t group_session_timeout_ms_min = 6000;        // group.min.session.timeout.ms
@@ -76,9 +90,16 @@ struct Config {
   std::int64_t offsets_retention_check_ms = 600000;        // offsets.retention.check.interval.ms
   std::uint32_t offset_metadata_bytes_max = 4096;          // offset.metadata.max.bytes
 
-  // Topic configs Kafka defines, stored per topic (later issues act on more of them).
-  std::map<std::string, std::string> topic_defaults() const;
+  // The keys the properties file and --override set, with their text (DescribeConfigs reports
+  // them as STATIC_BROKER_CONFIG).
+  std::map<std::string, std::string> static_properties;
 };
+
+// Every broker key this Config knows, with its current value as text (null for an alternative
+// unit of a time that was not set, e.g. log.retention.minutes), for DescribeConfigs.
+std::map<std::string, std::optional<std::string>> broker_config_values(const Config& config);
+// Checks one broker key and value the way the properties file would; "" or the problem.
+std::string check_broker_property(const std::string& key, const std::string& value);
 
 // Reads a Java-style properties file (key=value or key: value, # and ! comments).
 Result<std::map<std::string, std::string>> read_properties_file(const std::string& path);

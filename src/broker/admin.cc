@@ -8,21 +8,28 @@
 #include "broker/broker.h"
 
 namespace sluice::broker {
-namespace {
 
-// Runs `work(partition)` on each partition's owner I/O thread, then `done` on `network_loop`.
-template <class Work>
-void on_each_owner(std::vector<std::unique_ptr<IoThread>>& io_threads, const std::shared_ptr<const Topic>& topic,
-                   io::EventLoop& network_loop, Work work, std::function<void()> done) {
-  if (topic->partitions.empty()) return done();
-  auto remaining = std::make_shared<std::atomic<std::size_t>>(topic->partitions.size());
-  for (const auto& partition : topic->partitions) {
+void run_on_owners(std::vector<std::unique_ptr<IoThread>>& io_threads,
+                   const std::vector<std::shared_ptr<Partition>>& partitions, io::EventLoop& network_loop,
+                   std::function<void(Partition&, IoThread&)> work, std::function<void()> done) {
+  if (partitions.empty()) return done();
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(partitions.size());
+  for (const auto& partition : partitions) {
     IoThread& owner = *io_threads[static_cast<std::size_t>(partition->io_thread)];
     owner.loop().post([partition, &owner, work, remaining, done, &network_loop] {
       work(*partition, owner);
       if (remaining->fetch_sub(1) == 1) network_loop.post(done);
     });
   }
+}
+
+namespace {
+
+// Runs `work(partition)` on each partition's owner I/O thread, then `done` on `network_loop`.
+template <class Work>
+void on_each_owner(std::vector<std::unique_ptr<IoThread>>& io_threads, const std::shared_ptr<const Topic>& topic,
+                   io::EventLoop& network_loop, Work work, std::function<void()> done) {
+  run_on_owners(io_threads, topic->partitions, network_loop, std::move(work), std::move(done));
 }
 
 std::string unique_hex() {

@@ -88,6 +88,14 @@ Status Broker::start() {
   return Status::ok();
 }
 
+std::vector<std::pair<std::string, io::EventLoop*>> Broker::event_loops() {
+  std::vector<std::pair<std::string, io::EventLoop*>> loops;
+  for (auto& thread : network_threads_) loops.emplace_back("network-" + std::to_string(thread->index()), &thread->loop());
+  for (auto& thread : io_threads_) loops.emplace_back("io-" + std::to_string(thread->index()), &thread->loop());
+  for (auto& thread : fetch_threads_) loops.emplace_back("fetch-" + std::to_string(thread->index()), &thread->loop());
+  return loops;
+}
+
 std::uint16_t Broker::bound_port() const {
   return network_threads_.empty() ? 0 : network_threads_[0]->bound_port();
 }
@@ -242,6 +250,12 @@ void Broker::dispatch(const RequestPtr& request) {
     case ApiKey::describe_groups: return handle_describe_groups(request);
     case ApiKey::delete_groups: return handle_delete_groups(request);
     case ApiKey::offset_delete: return handle_offset_delete(request);
+    case ApiKey::describe_configs: return handle_describe_configs(request);
+    case ApiKey::alter_configs: return handle_alter_configs(request);
+    case ApiKey::incremental_alter_configs: return handle_incremental_alter_configs(request);
+    case ApiKey::create_partitions: return handle_create_partitions(request);
+    case ApiKey::delete_records: return handle_delete_records(request);
+    case ApiKey::describe_log_dirs: return handle_describe_log_dirs(request);
     default: break;
   }
   LOG_WARN("unsupported_api", "api_key=%d version=%d", header.api_key, header.api_version);

@@ -45,6 +45,12 @@ using RequestPtr = std::shared_ptr<RequestContext>;
 
 struct ParkedFetch;
 
+// Runs `work` for each partition on its owner I/O thread, then `done` on `network_loop` once all
+// are done (admin.cc). Any network thread.
+void run_on_owners(std::vector<std::unique_ptr<IoThread>>& io_threads,
+                   const std::vector<std::shared_ptr<Partition>>& partitions, io::EventLoop& network_loop,
+                   std::function<void(Partition&, IoThread&)> work, std::function<void()> done);
+
 class Broker : public net::RequestHandler {
  public:
   explicit Broker(const Config& config);
@@ -57,6 +63,9 @@ class Broker : public net::RequestHandler {
   // shutdown marker.
   void stop();
   std::uint16_t bound_port() const;
+  // The event loops of every network, I/O and fetch thread, named "network-0", "io-1", "fetch-0",
+  // for the service watchdog (src/server/service.h). Main thread, between start() and stop().
+  std::vector<std::pair<std::string, io::EventLoop*>> event_loops();
   const std::string& cluster_id() const { return meta_.cluster_id; }
 
   void on_request(const std::shared_ptr<net::Connection>& connection, net::RequestFrame frame) override;
@@ -95,6 +104,21 @@ class Broker : public net::RequestHandler {
   void handle_describe_groups(const RequestPtr& request);
   void handle_delete_groups(const RequestPtr& request);
   void handle_offset_delete(const RequestPtr& request);
+  void handle_describe_configs(const RequestPtr& request);
+  void handle_alter_configs(const RequestPtr& request);
+  void handle_incremental_alter_configs(const RequestPtr& request);
+  void handle_create_partitions(const RequestPtr& request);
+  void handle_delete_records(const RequestPtr& request);
+  void handle_describe_log_dirs(const RequestPtr& request);
+
+  // Config changes shared by AlterConfigs and IncrementalAlterConfigs (config_changes.cc): each
+  // sets the full new config map of one resource, then runs `done(error, message)` on this network
+  // thread once the partitions run with it.
+  using ChangeDone = std::function<void(ErrorCode, std::string)>;
+  void change_topic_configs(const RequestPtr& request, const std::string& topic,
+                            const std::map<std::string, std::string>& configs, bool validate_only, ChangeDone done);
+  void change_broker_configs(const RequestPtr& request, const std::string& broker,
+                             const std::map<std::string, std::string>& configs, bool validate_only, ChangeDone done);
 
   // Consumer groups (group_runtime.cc). A group lives on the I/O thread that owns its
   // __consumer_offsets partition; `work` runs there, and answers travel back with on_network().

@@ -1,13 +1,10 @@
 // CreateTopics: partitions on this broker (replication factor 1), per-topic configs checked and
 // stored.
+#include "broker/config_catalog.h"
 #include "broker/respond.h"
 #include "protocol/create_topics.h"
 
 namespace sluice::broker {
-namespace {
-constexpr std::int8_t config_source_topic = 1;
-constexpr std::int8_t config_source_default = 5;
-}  // namespace
 
 void Broker::handle_create_topics(const RequestPtr& request) {
   protocol::CreateTopicsRequest body;
@@ -59,12 +56,14 @@ void Broker::handle_create_topics(const RequestPtr& request) {
     if (created.topic) out.topic_id = created.topic->id;
     Topic shape;
     shape.configs = configs;
+    auto holder = registry_->config_layers(&shape);
     auto& listed = out.configs.emplace();
-    for (const auto& [key, value] : registry_->effective_configs(shape)) {
+    for (const auto& def : topic_config_defs()) {
+      ResolvedConfig resolved = resolve_topic_config(def, holder.layers);
       protocol::CreateTopicsResponse::Config entry;
-      entry.name = key;
-      entry.value = value;
-      entry.config_source = configs.count(key) ? config_source_topic : config_source_default;
+      entry.name = def.name;
+      entry.value = resolved.value;
+      entry.config_source = resolved.source;
       listed.push_back(std::move(entry));
     }
   }

@@ -35,6 +35,13 @@ struct TopicSettings {
   bool cleanup_delete = true;
   std::int64_t retention_ms = 168ll * 3600 * 1000;  // retention.ms
   std::int64_t retention_bytes = -1;                // retention.bytes
+  // Compaction (cleanup.policy contains compact).
+  bool cleanup_compact = false;
+  double min_cleanable_ratio = 0.5;                     // min.cleanable.dirty.ratio
+  std::int64_t min_compaction_lag_ms = 0;               // min.compaction.lag.ms
+  std::int64_t max_compaction_lag_ms = INT64_MAX;       // max.compaction.lag.ms
+  std::int64_t delete_retention_ms = 86400000;          // delete.retention.ms
+  friend bool operator==(const TopicSettings&, const TopicSettings&) = default;
 };
 
 // Threads: `settings` belongs to the owner I/O thread once the partition is published (an altered

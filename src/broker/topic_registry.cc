@@ -23,6 +23,8 @@ TopicRegistry::TopicRegistry(const Config& config, std::filesystem::path log_dir
     : config_(config), log_dir_(std::move(log_dir)), io_thread_count_(io_thread_count) {
   SLUICE_ASSERT(io_thread_count > 0);
   topics_.store(std::make_shared<const TopicMap>());
+  dynamic_broker_.store(std::make_shared<const std::map<std::string, std::string>>());
+  dynamic_default_.store(std::make_shared<const std::map<std::string, std::string>>());
 }
 
 bool TopicRegistry::valid_topic_name(std::string_view name) {
@@ -36,43 +38,118 @@ bool TopicRegistry::valid_topic_name(std::string_view name) {
 }
 
 std::string TopicRegistry::check_topic_config(const std::string& key, const std::string& value) {
-  std::int64_t number = 0;
-  if (key == "cleanup.policy") {
-    if (value == "delete" || value == "compact" || value == "compact,delete" || value == "delete,compact") return "";
-    return "cleanup.policy must be delete and/or compact";
-  }
-  if (key == "flush.mode") return value == "durable" || value == "async" ? "" : "flush.mode must be durable or async";
-  if (key == "message.timestamp.type") {
-    return value == "CreateTime" || value == "LogAppendTime" ? "" : "message.timestamp.type must be CreateTime or LogAppendTime";
-  }
-  static const std::map<std::string, std::int64_t> numeric_min = {
-      {"segment.bytes", 14}, {"segment.ms", 1}, {"max.message.bytes", 0}, {"index.interval.bytes", 0},
-      {"retention.ms", -1}, {"retention.bytes", -1}, {"segment.index.bytes", 4096},
-      {"flush.messages", 1}, {"flush.ms", 0}, {"min.insync.replicas", 1},
-      {"delete.retention.ms", 0}, {"min.compaction.lag.ms", 0}, {"max.compaction.lag.ms", 1},
-      {"min.cleanable.dirty.ratio", 0}, {"file.delete.delay.ms", 0}, {"segment.jitter.ms", 0},
-      {"message.timestamp.difference.max.ms", 0}, {"message.timestamp.before.max.ms", 0},
-      {"message.timestamp.after.max.ms", 0}, {"local.retention.ms", -2}, {"local.retention.bytes", -2},
-  };
-  auto numeric = numeric_min.find(key);
-  if (numeric != numeric_min.end()) {
-    if (key == "min.cleanable.dirty.ratio") return "";  // a double; checked by the compaction issue
-    if (!parse_int64(value, number) || number < numeric->second) return "invalid value for " + key;
-    return "";
-  }
-  static const char* const text_keys[] = {"compression.type", "preallocate", "unclean.leader.election.enable",
-                                          "message.downconversion.enable", "follower.replication.throttled.replicas",
-                                          "leader.replication.throttled.replicas", "remote.storage.enable",
-                                          "message.format.version"};
-  for (const char* text_key : text_keys)
-    if (key == text_key) return "";
-  return "unknown topic config " + key;
+  return check_topic_config_value(key, value);
+}
+
+TopicRegistry::LayersHolder TopicRegistry::config_layers(const Topic* topic) const {
+  LayersHolder holder;
+  holder.dynamic_broker = dynamic_broker_.load(std::memory_order_acquire);
+  holder.dynamic_default = dynamic_default_.load(std::memory_order_acquire);
+  holder.layers.topic = topic ? &topic->configs : nullptr;
+  holder.layers.dynamic_broker = holder.dynamic_broker.get();
+  holder.layers.dynamic_default = holder.dynamic_default.get();
+  holder.layers.static_broker = &config_.static_properties;
+  return holder;
 }
 
 std::map<std::string, std::string> TopicRegistry::effective_configs(const Topic& topic) const {
-  auto configs = config_.topic_defaults();
-  for (const auto& [key, value] : topic.configs) configs[key] = value;
-  return configs;
+  return effective_topic_configs(config_layers(&topic).layers);
+}
+
+std::map<std::string, std::string> TopicRegistry::dynamic_broker_configs(bool for_every_broker) const {
+  return *(for_every_broker ? dynamic_default_ : dynamic_broker_).load(std::memory_order_acquire);
+}
+
+TopicRegistry::BrokerConfigChange TopicRegistry::alter_broker_configs(bool for_every_broker,
+                                                                      const std::map<std::string, std::string>& configs,
+                                                                      bool validate_only) {
+  BrokerConfigChange change;
+  for (const auto& [key, value] : configs) {
+    std::string problem;
+    if (!broker_config_dynamic(key)) {
+      problem = check_broker_property(key, value).rfind("unknown", 0) == 0
+                    ? "unknown broker config " + key
+                    : "broker config " + key + " cannot be changed without a restart";
+    } else {
+      // A synonym of a topic config takes the topic config's rules (in its unit).
+      for (const auto& def : topic_config_defs()) {
+        for (const auto& synonym : def.synonyms) {
+          if (!synonym.broker_key || key != synonym.broker_key) continue;
+          std::int64_t number = 0;
+          std::string in_topic_unit = value;
+          if (synonym.scale != 1) {
+            if (!parse_int64(value, number)) problem = "invalid value '" + value + "' for " + key;
+            else if (number > 0) in_topic_unit = std::to_string(number * synonym.scale);
+          }
+          if (problem.empty()) {
+            problem = check_topic_config_value(def.name, in_topic_unit);
+            if (!problem.empty()) problem = "invalid value '" + value + "' for " + key;
+          }
+        }
+      }
+      if (problem.empty() && (key == "log.cleaner.io.max.bytes.per.second" || key == "log.cleaner.backoff.ms"))
+        problem = check_broker_property(key, value);
+    }
+    if (!problem.empty()) {
+      change.error = ErrorCode::invalid_config;
+      change.message = problem;
+      return change;
+    }
+  }
+  if (validate_only) return change;
+  std::lock_guard lock(create_mutex_);
+  auto& layer = for_every_broker ? dynamic_default_ : dynamic_broker_;
+  auto previous = layer.load(std::memory_order_acquire);
+  auto current = snapshot();
+  std::map<std::string, TopicSettings> before;
+  for (const auto& [name, topic] : current->by_name) before[name] = settings_for(topic->configs);
+  layer.store(std::make_shared<const std::map<std::string, std::string>>(configs), std::memory_order_release);
+  if (Status saved = save_broker_configs(); !saved.is_ok()) {
+    layer.store(previous, std::memory_order_release);
+    change.error = ErrorCode::kafka_storage_error;
+    change.message = saved.to_string();
+    return change;
+  }
+  for (const auto& [name, topic] : current->by_name) {
+    TopicSettings after = settings_for(topic->configs);
+    if (after == before[name]) continue;
+    for (const auto& partition : topic->partitions) partition->message_bytes_max.store(after.message_bytes_max);
+    change.topics.emplace_back(topic, after);
+  }
+  LOG_INFO("broker_configs_altered", "scope=%s count=%zu topics_changed=%zu", for_every_broker ? "default" : "broker",
+           configs.size(), change.topics.size());
+  return change;
+}
+
+Status TopicRegistry::save_broker_configs() {
+  std::string text = "# broker configs set at run time: <broker|default> <key>=<value>\n";
+  for (const auto& [key, value] : *dynamic_broker_.load()) text += "broker " + key + "=" + value + "\n";
+  for (const auto& [key, value] : *dynamic_default_.load()) text += "default " + key + "=" + value + "\n";
+  return storage::write_file_atomically(log_dir_ / broker_configs_file, text);
+}
+
+Status TopicRegistry::load_broker_configs() {
+  auto text = storage::read_whole_file(log_dir_ / broker_configs_file);
+  if (!text.is_ok()) return text.status().errno_value() == ENOENT ? Status::ok() : text.status();
+  std::map<std::string, std::string> broker, every;
+  std::istringstream in(text.value());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t space = line.find(' ');
+    std::size_t equals = line.find('=', space == std::string::npos ? 0 : space);
+    if (space == std::string::npos || equals == std::string::npos) continue;
+    std::string scope = line.substr(0, space);
+    std::string key = line.substr(space + 1, equals - space - 1);
+    if (!broker_config_dynamic(key)) {
+      LOG_WARN("broker_config_ignored", "key=%s reason=\"not dynamic\"", key.c_str());
+      continue;
+    }
+    (scope == "default" ? every : broker)[key] = line.substr(equals + 1);
+  }
+  dynamic_broker_.store(std::make_shared<const std::map<std::string, std::string>>(std::move(broker)));
+  dynamic_default_.store(std::make_shared<const std::map<std::string, std::string>>(std::move(every)));
+  return Status::ok();
 }
 
 CreateTopicResult TopicRegistry::alter_configs(const std::string& name, const std::map<std::string, std::string>& configs,
@@ -132,34 +209,41 @@ std::shared_ptr<const Topic> TopicRegistry::remove(const std::string& name) {
   return topic;
 }
 
-TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::string>& configs) const {
+TopicSettings TopicRegistry::settings_for(const std::map<std::string, std::string>& own) const {
+  Topic shape;
+  shape.configs = own;
+  const auto configs = effective_configs(shape);
+  auto number = [&configs](const char* key, std::int64_t fallback) {
+    std::int64_t value = 0;
+    auto it = configs.find(key);
+    return it != configs.end() && parse_int64(it->second, value) ? value : fallback;
+  };
+  auto text = [&configs](const char* key) {
+    auto it = configs.find(key);
+    return it == configs.end() ? std::string() : it->second;
+  };
   TopicSettings settings;
-  settings.message_bytes_max = config_.message_bytes_max;
-  settings.log_append_time = config_.log_append_time;
-  settings.log.segment_bytes = config_.segment_bytes;
-  settings.log.segment_ms = config_.segment_ms;
-  settings.log.index_interval_bytes = config_.index_interval_bytes;
-  settings.log.index_bytes_max = config_.index_bytes_max;
-  settings.flush_durable = config_.flush_durable;
-  settings.retention_ms = config_.retention_ms;
-  settings.retention_bytes = config_.retention_bytes;
-  settings.flush_messages = config_.flush_messages;
-  settings.flush_ms = config_.flush_ms;
-  std::int64_t number = 0;
-  for (const auto& [key, value] : configs) {
-    if (key == "max.message.bytes" && parse_int64(value, number)) settings.message_bytes_max = static_cast<std::uint32_t>(number);
-    if (key == "message.timestamp.type") settings.log_append_time = value == "LogAppendTime";
-    if (key == "segment.bytes" && parse_int64(value, number)) settings.log.segment_bytes = static_cast<std::uint64_t>(number);
-    if (key == "segment.ms" && parse_int64(value, number)) settings.log.segment_ms = number;
-    if (key == "index.interval.bytes" && parse_int64(value, number)) settings.log.index_interval_bytes = static_cast<std::uint32_t>(number);
-    if (key == "segment.index.bytes" && parse_int64(value, number)) settings.log.index_bytes_max = static_cast<std::uint32_t>(number);
-    if (key == "flush.mode") settings.flush_durable = value == "durable";
-    if (key == "cleanup.policy") settings.cleanup_delete = value.find("delete") != std::string::npos;
-    if (key == "retention.ms" && parse_int64(value, number)) settings.retention_ms = number;
-    if (key == "retention.bytes" && parse_int64(value, number)) settings.retention_bytes = number;
-    if (key == "flush.messages" && parse_int64(value, number)) settings.flush_messages = number;
-    if (key == "flush.ms" && parse_int64(value, number)) settings.flush_ms = number;
-  }
+  settings.message_bytes_max = static_cast<std::uint32_t>(number("max.message.bytes", settings.message_bytes_max));
+  settings.log_append_time = text("message.timestamp.type") == "LogAppendTime";
+  settings.log.segment_bytes = static_cast<std::uint64_t>(number("segment.bytes", 1 << 30));
+  settings.log.segment_ms = number("segment.ms", settings.log.segment_ms);
+  settings.log.index_interval_bytes = static_cast<std::uint32_t>(number("index.interval.bytes", 4096));
+  settings.log.index_bytes_max = static_cast<std::uint32_t>(number("segment.index.bytes", 10 << 20));
+  settings.flush_durable = text("flush.mode") != "async";
+  settings.flush_messages = number("flush.messages", INT64_MAX);
+  settings.flush_ms = number("flush.ms", INT64_MAX);
+  const std::string policy = text("cleanup.policy");
+  settings.cleanup_delete = policy.find("delete") != std::string::npos;
+  settings.cleanup_compact = policy.find("compact") != std::string::npos;
+  settings.retention_ms = number("retention.ms", settings.retention_ms);
+  settings.retention_bytes = number("retention.bytes", -1);
+  double ratio = 0.5;
+  std::string ratio_text = text("min.cleanable.dirty.ratio");
+  auto [end, error] = std::from_chars(ratio_text.data(), ratio_text.data() + ratio_text.size(), ratio);
+  settings.min_cleanable_ratio = error == std::errc() ? ratio : 0.5;
+  settings.min_compaction_lag_ms = number("min.compaction.lag.ms", 0);
+  settings.max_compaction_lag_ms = number("max.compaction.lag.ms", INT64_MAX);
+  settings.delete_retention_ms = number("delete.retention.ms", 86400000);
   return settings;
 }
 
@@ -234,6 +318,7 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
       LOG_INFO("deleted_topic_leftover_removed", "dir=%s", entry.path().c_str());
     }
   }
+  if (Status loaded = load_broker_configs(); !loaded.is_ok()) return loaded;
   auto dirs = storage::list_partition_dirs(log_dir_);
   if (!dirs.is_ok()) return dirs.status();
   auto configs = load_topic_configs();
@@ -311,6 +396,82 @@ std::string TopicRegistry::check_partition_limits(const TopicMap& current, std::
   return "";
 }
 
+std::shared_ptr<Partition> TopicRegistry::make_partition(const Topic& topic, std::int32_t index,
+                                                         const TopicSettings& settings, Status* status) {
+  auto partition = std::make_shared<Partition>();
+  partition->topic = topic.name;
+  partition->index = index;
+  partition->topic_id = topic.id;
+  partition->io_thread = owner_for(topic.name, index);
+  partition->settings = settings;
+  partition->message_bytes_max.store(settings.message_bytes_max);
+  auto dir = log_dir_ / storage::partition_dir_name(topic.name, index);
+  auto log = storage::Log::open(dir, settings.log, 0, true);
+  *status = log.is_ok() ? storage::write_partition_metadata(dir, topic.id) : log.status();
+  if (!status->is_ok()) {
+    LOG_ERROR("partition_create_failed", "topic=%s partition=%d error=\"%s\"", topic.name.c_str(), index,
+              status->to_string().c_str());
+    return nullptr;
+  }
+  partition->log = std::move(log).value();
+  partition->log->producer_state().set_producers_max(static_cast<std::size_t>(config_.producers_max));
+  return partition;
+}
+
+CreateTopicResult TopicRegistry::add_partitions(const std::string& name, std::int32_t total_count, bool validate_only) {
+  CreateTopicResult result;
+  std::lock_guard lock(create_mutex_);
+  auto current = snapshot();
+  auto existing = current->by_name.find(name);
+  if (existing == current->by_name.end()) {
+    result.error = ErrorCode::unknown_topic_or_partition;
+    result.message = "topic '" + name + "' does not exist";
+    return result;
+  }
+  const auto& old_topic = *existing->second;
+  const auto have = static_cast<std::int32_t>(old_topic.partitions.size());
+  if (total_count <= have) {
+    result.error = ErrorCode::invalid_partitions;
+    result.message = "topic '" + name + "' has " + std::to_string(have) + " partitions; the new count must be larger, not " +
+                     std::to_string(total_count);
+    return result;
+  }
+  if (total_count > 100000) {
+    result.error = ErrorCode::invalid_partitions;
+    result.message = "number of partitions must be at most 100000";
+    return result;
+  }
+  if (std::string limit = check_partition_limits(*current, total_count - have); !limit.empty()) {
+    result.error = ErrorCode::policy_violation;
+    result.message = limit;
+    return result;
+  }
+  if (validate_only) return result;
+  auto topic = std::make_shared<Topic>(old_topic);
+  TopicSettings settings = settings_for(topic->configs);
+  for (std::int32_t index = have; index < total_count; ++index) {
+    Status made;
+    auto partition = make_partition(*topic, index, settings, &made);
+    if (!made.is_ok()) {
+      for (std::int32_t created = have; created <= index; ++created) {
+        std::error_code ignored;
+        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(name, created), ignored);
+      }
+      result.error = ErrorCode::kafka_storage_error;
+      result.message = made.to_string();
+      return result;
+    }
+    topic->partitions.push_back(std::move(partition));
+  }
+  auto next = std::make_shared<TopicMap>(*current);
+  next->by_name[name] = topic;
+  next->by_id[topic->id.bytes] = topic;
+  topics_.store(next, std::memory_order_release);
+  LOG_INFO("partitions_created", "topic=%s from=%d to=%d", name.c_str(), have, total_count);
+  result.topic = topic;
+  return result;
+}
+
 CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t partition_count,
                                         const std::map<std::string, std::string>& configs,
                                         bool validate_only) {
@@ -355,18 +516,9 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
   topic->configs = configs;
   TopicSettings settings = settings_for(configs);
   for (std::int32_t index = 0; index < partition_count; ++index) {
-    auto partition = std::make_shared<Partition>();
-    partition->topic = name;
-    partition->index = index;
-    partition->topic_id = topic->id;
-    partition->io_thread = owner_for(name, index);
-    partition->settings = settings;
-    partition->message_bytes_max.store(settings.message_bytes_max);
-    auto dir = log_dir_ / storage::partition_dir_name(name, index);
-    auto log = storage::Log::open(dir, settings.log, 0, true);
-    Status written = log.is_ok() ? storage::write_partition_metadata(dir, topic->id) : log.status();
-    if (!written.is_ok()) {
-      LOG_ERROR("topic_create_failed", "topic=%s error=\"%s\"", name.c_str(), written.to_string().c_str());
+    Status made;
+    auto partition = make_partition(*topic, index, settings, &made);
+    if (!made.is_ok()) {
       // Leave no partial topic behind: its directories would be loaded at the next start.
       topic->partitions.clear();
       for (std::int32_t created = 0; created <= index; ++created) {
@@ -374,11 +526,9 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
         std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(name, created), ignored);
       }
       result.error = ErrorCode::kafka_storage_error;
-      result.message = written.to_string();
+      result.message = made.to_string();
       return result;
     }
-    partition->log = std::move(log).value();
-    partition->log->producer_state().set_producers_max(static_cast<std::size_t>(config_.producers_max));
     topic->partitions.push_back(std::move(partition));
   }
   auto next = std::make_shared<TopicMap>(*current);

@@ -17,6 +17,7 @@
 
 #include "base/config.h"
 #include "base/error_code.h"
+#include "broker/config_catalog.h"
 #include "broker/partition.h"
 #include "storage/log_dir.h"
 
@@ -61,17 +62,47 @@ class TopicRegistry {
   // when there is no such topic.
   std::shared_ptr<const Topic> remove(const std::string& name);
 
+  // CreatePartitions: grows the topic to `total_count` partitions (never shrinks). The new
+  // partitions' directories and empty logs are made before the bigger topic is published.
+  CreateTopicResult add_partitions(const std::string& name, std::int32_t total_count, bool validate_only);
+
   // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".
   static bool valid_topic_name(std::string_view name);
-  // Checks one topic config key and value; returns an error message or "".
+  // Checks one topic config key and value; returns an error message naming the key, or "".
   static std::string check_topic_config(const std::string& key, const std::string& value);
-  // Broker defaults with the topic's own configs over them.
+  // Every topic config with its value for this topic (its own, else the broker's layers).
   std::map<std::string, std::string> effective_configs(const Topic& topic) const;
+  // The layers behind a topic's configs, for DescribeConfigs (`topic` may be null: broker only).
+  // The maps stay valid while the returned holder lives.
+  struct LayersHolder {
+    std::shared_ptr<const std::map<std::string, std::string>> dynamic_broker, dynamic_default;
+    ConfigLayers layers;
+  };
+  LayersHolder config_layers(const Topic* topic) const;
+
+  // Broker configs changed at run time (AlterConfigs / IncrementalAlterConfigs on a BROKER
+  // resource): `for_every_broker` is the cluster default (resource name ""), else this broker's.
+  // `configs` replaces that layer whole. Checks each key (dynamic ones only), stores the layer in
+  // the log directory (it survives restarts, over the properties file), and returns, for each
+  // topic whose settings changed, the settings its partitions must now run with.
+  struct BrokerConfigChange {
+    ErrorCode error = ErrorCode::none;
+    std::string message;
+    std::vector<std::pair<std::shared_ptr<const Topic>, TopicSettings>> topics;
+  };
+  BrokerConfigChange alter_broker_configs(bool for_every_broker, const std::map<std::string, std::string>& configs,
+                                          bool validate_only);
+  std::map<std::string, std::string> dynamic_broker_configs(bool for_every_broker) const;
 
  private:
   // Why `partition_count` more partitions cannot be created (partitions.max, open-files limit), or "".
   std::string check_partition_limits(const TopicMap& current, std::int32_t partition_count) const;
+  // The settings a topic with these own configs runs with, through the broker's layers.
   TopicSettings settings_for(const std::map<std::string, std::string>& configs) const;
+  std::shared_ptr<Partition> make_partition(const Topic& topic, std::int32_t index, const TopicSettings& settings,
+                                            Status* status);
+  Status save_broker_configs();
+  Status load_broker_configs();
   int owner_for(const std::string& topic, std::int32_t partition) const;
   // A log just opened at start-up: sync a recovered tail (durable mode), set the high watermark,
   // bound and expire its producer state.
@@ -82,12 +113,16 @@ class TopicRegistry {
   const Config& config_;
   std::filesystem::path log_dir_;
   int io_thread_count_;
-  std::mutex create_mutex_;
+  std::mutex create_mutex_;  // serializes every change (topics, configs)
   std::atomic<std::shared_ptr<const TopicMap>> topics_;
+  // The run-time broker config layers (broker keys), replaced whole under create_mutex_.
+  std::atomic<std::shared_ptr<const std::map<std::string, std::string>>> dynamic_broker_, dynamic_default_;
 };
 
 // The file in the log directory where Sluice keeps topic configs that differ from the broker's
 // defaults (Kafka keeps them in its metadata log, which a single Sluice node does not have).
 inline constexpr const char* topic_configs_file = "sluice-topic-configs";
+// Broker configs set at run time: "<broker|default> <key>=<value>" lines.
+inline constexpr const char* broker_configs_file = "sluice-broker-configs";
 
 }  // namespace sluice::broker

@@ -10,7 +10,7 @@ namespace sluice::protocol {
 
 struct AlterConfigsRequest {
   // ApiKey has no enumerator for 33 yet; the lead names it when wiring the handler.
-  static constexpr ApiKey api_key = static_cast<ApiKey>(33);
+  static constexpr ApiKey api_key = ApiKey::alter_configs;
   static constexpr std::int16_t version_min = 0, version_max = 2, flexible_min = 2;
   struct Config {
     std::string name;

@@ -2,15 +2,21 @@
 
 #include <array>
 
+#include "protocol/alter_configs.h"
 #include "protocol/api_versions.h"
+#include "protocol/create_partitions.h"
 #include "protocol/create_topics.h"
 #include "protocol/delete_groups.h"
+#include "protocol/delete_records.h"
 #include "protocol/delete_topics.h"
 #include "protocol/describe_groups.h"
 #include "protocol/describe_cluster.h"
+#include "protocol/describe_configs.h"
+#include "protocol/describe_log_dirs.h"
 #include "protocol/fetch.h"
 #include "protocol/find_coordinator.h"
 #include "protocol/heartbeat.h"
+#include "protocol/incremental_alter_configs.h"
 #include "protocol/init_producer_id.h"
 #include "protocol/join_group.h"
 #include "protocol/leave_group.h"
@@ -52,9 +58,15 @@ constexpr std::array kApis{
     support<ApiVersionsRequest>(),
     support<CreateTopicsRequest>(),
     support<DeleteTopicsRequest>(),
+    support<DeleteRecordsRequest>(),
     support<InitProducerIdRequest>(),
     support<OffsetForLeaderEpochRequest>(),
+    support<DescribeConfigsRequest>(),
+    support<AlterConfigsRequest>(),
+    support<DescribeLogDirsRequest>(),
+    support<CreatePartitionsRequest>(),
     support<DeleteGroupsRequest>(),
+    support<IncrementalAlterConfigsRequest>(),
     support<OffsetDeleteRequest>(),
     support<DescribeClusterRequest>(),
 };

@@ -9,7 +9,7 @@ namespace sluice::protocol {
 
 struct CreatePartitionsRequest {
   // ApiKey has no enumerator for 37 yet; the lead names it when wiring the handler.
-  static constexpr ApiKey api_key = static_cast<ApiKey>(37);
+  static constexpr ApiKey api_key = ApiKey::create_partitions;
   static constexpr std::int16_t version_min = 0, version_max = 3, flexible_min = 2;
   // The replicas of one new partition; one assignment per new partition, in partition order.
   struct Assignment {

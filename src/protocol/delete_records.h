@@ -9,7 +9,7 @@ namespace sluice::protocol {
 
 struct DeleteRecordsRequest {
   // ApiKey has no enumerator for 21 yet; the lead names it when wiring the handler.
-  static constexpr ApiKey api_key = static_cast<ApiKey>(21);
+  static constexpr ApiKey api_key = ApiKey::delete_records;
   static constexpr std::int16_t version_min = 0, version_max = 2, flexible_min = 2;
   // `offset` -1 means "up to the high watermark".
   static constexpr std::int64_t offset_high_watermark = -1;

@@ -10,7 +10,7 @@ namespace sluice::protocol {
 
 struct DescribeLogDirsRequest {
   // ApiKey has no enumerator for 35 yet; the lead names it when wiring the handler.
-  static constexpr ApiKey api_key = static_cast<ApiKey>(35);
+  static constexpr ApiKey api_key = ApiKey::describe_log_dirs;
   static constexpr std::int16_t version_min = 0, version_max = 4, flexible_min = 2;
   struct Topic {
     std::string topic;

@@ -10,7 +10,7 @@ namespace sluice::protocol {
 
 struct IncrementalAlterConfigsRequest {
   // ApiKey has no enumerator for 44 yet; the lead names it when wiring the handler.
-  static constexpr ApiKey api_key = static_cast<ApiKey>(44);
+  static constexpr ApiKey api_key = ApiKey::incremental_alter_configs;
   static constexpr std::int16_t version_min = 0, version_max = 1, flexible_min = 1;
   // AlterConfigOp.OpType codes (`config_operation`).
   static constexpr std::int8_t operation_set = 0;

@@ -38,6 +38,7 @@ struct LogConfig {
   std::uint32_t index_interval_bytes = 4096;
   std::uint32_t index_bytes_max = 10 * 1024 * 1024;
   std::uint32_t preallocate_step_bytes = 4 * 1024 * 1024;
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 struct AppendInfo {

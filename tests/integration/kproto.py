@@ -53,6 +53,8 @@ TOPIC_ALREADY_EXISTS = 36
 INVALID_PARTITIONS = 37
 INVALID_REPLICATION_FACTOR = 38
 INVALID_REQUEST = 42
+INVALID_CONFIG = 40
+INVALID_PARTITIONS = 37
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 DUPLICATE_SEQUENCE_NUMBER = 46
 INVALID_PRODUCER_EPOCH = 47
@@ -93,6 +95,12 @@ DESCRIBE_GROUPS = 15
 LIST_GROUPS = 16
 DELETE_GROUPS = 42
 OFFSET_DELETE = 47
+DELETE_RECORDS = 21
+DESCRIBE_CONFIGS = 32
+ALTER_CONFIGS = 33
+DESCRIBE_LOG_DIRS = 35
+CREATE_PARTITIONS = 37
+INCREMENTAL_ALTER_CONFIGS = 44
 
 # ---------------------------------------------------------------------------------------------
 # Primitive writer and reader.
@@ -816,6 +824,67 @@ def parse_consumer_assignment(data):
         out[t] = [r.i32() for _ in range(r.i32())]
     return out
 
+# DescribeConfigs (key 32).
+DESCRIBE_CONFIGS_REQ = Message("DescribeConfigsRequest", 4, [
+    F("resources", [F("resource_type", "int8"), F("resource_name", "string"),
+                    F("configuration_keys", "[]string", "0+", "0+")]),
+    F("include_synonyms", "bool", "1+"),
+    F("include_documentation", "bool", "3+"),
+])
+DESCRIBE_CONFIGS_RESP = Message("DescribeConfigsResponse", 4, [
+    F("throttle_time_ms", "int32"),
+    F("results", [
+        F("error_code", "int16"), F("error_message", "string", "0+", "0+"),
+        F("resource_type", "int8"), F("resource_name", "string"),
+        F("configs", [
+            F("name", "string"), F("value", "string", "0+", "0+"), F("read_only", "bool"),
+            F("is_default", "bool", "0"), F("config_source", "int8", "1+"), F("is_sensitive", "bool"),
+            F("synonyms", [F("name", "string"), F("value", "string", "1+", "1+"), F("source", "int8")], "1+"),
+            F("config_type", "int8", "3+"), F("documentation", "string", "3+", "3+"),
+        ]),
+    ]),
+])
+
+# IncrementalAlterConfigs (key 44).
+INCREMENTAL_ALTER_CONFIGS_REQ = Message("IncrementalAlterConfigsRequest", 1, [
+    F("resources", [F("resource_type", "int8"), F("resource_name", "string"),
+                    F("configs", [F("name", "string"), F("config_operation", "int8"),
+                                  F("value", "string", "0+", "0+")])]),
+    F("validate_only", "bool"),
+])
+INCREMENTAL_ALTER_CONFIGS_RESP = Message("IncrementalAlterConfigsResponse", 1, [
+    F("throttle_time_ms", "int32"),
+    F("responses", [F("error_code", "int16"), F("error_message", "string", "0+", "0+"),
+                    F("resource_type", "int8"), F("resource_name", "string")]),
+])
+
+# DeleteRecords (key 21).
+DELETE_RECORDS_REQ = Message("DeleteRecordsRequest", 2, [
+    F("topics", [F("name", "string"), F("partitions", [F("partition_index", "int32"), F("offset", "int64")])]),
+    F("timeout_ms", "int32", default=30000),
+])
+DELETE_RECORDS_RESP = Message("DeleteRecordsResponse", 2, [
+    F("throttle_time_ms", "int32"),
+    F("topics", [F("name", "string"), F("partitions", [F("partition_index", "int32"), F("low_watermark", "int64"),
+                                                     F("error_code", "int16")])]),
+])
+
+# DescribeLogDirs (key 35).
+DESCRIBE_LOG_DIRS_REQ = Message("DescribeLogDirsRequest", 2, [
+    F("topics", [F("topic", "string"), F("partitions", "[]int32")], "0+", "0+"),
+])
+DESCRIBE_LOG_DIRS_RESP = Message("DescribeLogDirsResponse", 2, [
+    F("throttle_time_ms", "int32"),
+    F("error_code", "int16", "3+"),
+    F("results", [
+        F("error_code", "int16"), F("log_dir", "string"),
+        F("topics", [F("name", "string"), F("partitions", [F("partition_index", "int32"),
+                                                         F("partition_size", "int64"), F("offset_lag", "int64"),
+                                                         F("is_future_key", "bool")])]),
+        F("total_bytes", "int64", "4+"), F("usable_bytes", "int64", "4+"),
+    ]),
+])
+
 SCHEMAS = {
     INIT_PRODUCER_ID: (INIT_PRODUCER_ID_REQ, INIT_PRODUCER_ID_RESP, range(0, 5)),
     PRODUCE: (PRODUCE_REQ, PRODUCE_RESP, range(0, 10)),
@@ -835,6 +904,10 @@ SCHEMAS = {
     LIST_GROUPS: (LIST_GROUPS_REQ, LIST_GROUPS_RESP, range(0, 5)),
     DELETE_GROUPS: (DELETE_GROUPS_REQ, DELETE_GROUPS_RESP, range(0, 3)),
     OFFSET_DELETE: (OFFSET_DELETE_REQ, OFFSET_DELETE_RESP, range(0, 1)),
+    DESCRIBE_CONFIGS: (DESCRIBE_CONFIGS_REQ, DESCRIBE_CONFIGS_RESP, range(0, 5)),
+    INCREMENTAL_ALTER_CONFIGS: (INCREMENTAL_ALTER_CONFIGS_REQ, INCREMENTAL_ALTER_CONFIGS_RESP, range(0, 2)),
+    DELETE_RECORDS: (DELETE_RECORDS_REQ, DELETE_RECORDS_RESP, range(0, 3)),
+    DESCRIBE_LOG_DIRS: (DESCRIBE_LOG_DIRS_REQ, DESCRIBE_LOG_DIRS_RESP, range(0, 5)),
 }
 
 # ---------------------------------------------------------------------------------------------
