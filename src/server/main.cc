@@ -1,23 +1,39 @@
 // sluice [server.properties] [--override key=value]...
-// Wiring only: configuration, start-up and shutdown order, signals.
+// sluice tune check|apply ...
+// Wiring only: configuration, start-up and shutdown order, signals, the service manager.
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "base/config.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "server/service.h"
+#include "tools/dump_log.h"
+#include "tools/tune.h"
 
 namespace {
 
 void print_usage() {
   std::fprintf(stderr,
                "usage: sluice [server.properties] [--override key=value]...\n"
+               "       sluice tune check|apply [--root DIR] [--cpus LIST | --config FILE] [--dry-run] [--persist]\n"
+               "       sluice dump-log [--deep-iteration] [--print-data-log] [--verify-index-only] FILE...\n"
                "  A Kafka-protocol broker. Takes Kafka's property names (listeners, log.dirs, node.id,\n"
-               "  num.partitions, ...); see config/server.properties for the keys Sluice knows.\n");
+               "  num.partitions, ...); see config/server.properties for the keys Sluice knows.\n"
+               "  Logs one line per event on stderr: level, component, event, then key=value fields.\n"
+               "  Under systemd (Type=notify) it reports READY=1 once it serves requests, pets the\n"
+               "  watchdog while every event loop turns, and stops cleanly on SIGTERM within\n"
+               "  shutdown.timeout.ms.\n"
+               "  tune: compares this host with the kernel profile Sluice wants (sluice tune --help).\n"
+               "  dump-log: prints and checks segments, indexes and state files like kafka-dump-log.sh\n"
+               "  (sluice dump-log --help).\n");
 }
 
 sluice::LogLevel level_from(const std::string& name) {
@@ -29,7 +45,30 @@ sluice::LogLevel level_from(const std::string& name) {
 
 }  // namespace
 
+// Until SIGTERM or SIGINT: pets the watchdog while every event loop answers (no thread without
+// a watchdog). Returns the signal.
+int serve(sluice::broker::Broker& broker, const sluice::server::ServiceNotifier& notifier, sigset_t& signals) {
+  std::unique_ptr<sluice::server::LoopWatchdog> watchdog;
+  if (notifier.watchdog_interval().count() > 0) {
+    std::vector<sluice::server::LoopWatchdog::Loop> loops;
+    for (auto& [name, loop] : broker.event_loops()) loops.push_back({name, loop});
+    // Four probe rounds per interval: a ping goes out at least every half interval, as systemd
+    // asks, while each loop has a quarter interval to answer its probe.
+    auto period = std::chrono::duration_cast<std::chrono::milliseconds>(notifier.watchdog_interval() / 4);
+    watchdog = std::make_unique<sluice::server::LoopWatchdog>(notifier, std::move(loops),
+                                                              std::max(period, std::chrono::milliseconds(1)));
+    watchdog->start();
+  }
+  int received = 0;
+  sigwait(&signals, &received);
+  // The loops stop during broker.stop(): the probes must end first.
+  if (watchdog) watchdog->stop();
+  return received;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "tune") == 0) return sluice::tools::tune_main(argc - 2, argv + 2);
+  if (argc >= 2 && std::strcmp(argv[1], "dump-log") == 0) return sluice::tools::dump_log_main(argc - 1, argv + 1);
   std::map<std::string, std::string> properties;
   std::vector<std::pair<std::string, std::string>> overrides;
   for (int i = 1; i < argc; ++i) {
@@ -95,15 +134,25 @@ int main(int argc, char** argv) {
     if (setrlimit(RLIMIT_NOFILE, &files) != 0) LOG_WARN("rlimit_nofile", "could not raise the open-files limit");
   }
 
+  sluice::server::ServiceNotifier notifier;
+  notifier.status("Starting: opening the log directory");
   sluice::broker::Broker broker(config);
   sluice::Status started = broker.start();
   if (!started.is_ok()) {
     LOG_ERROR("start_failed", "error=\"%s\"", started.to_string().c_str());
+    notifier.status("Failed to start: " + started.to_string());
     return 1;
   }
-  int received = 0;
-  sigwait(&signals, &received);
-  LOG_INFO("stopping", "signal=%s", strsignal(received));
-  broker.stop();
+  // start() returned: the logs are loaded and every listener accepts.
+  const std::string serving = "Serving on " + config.listeners.at(0).host + ":" + std::to_string(broker.bound_port());
+  notifier.ready(serving);
+  int received = serve(broker, notifier, signals);
+  LOG_INFO("stopping", "signal=%s deadline_ms=%lld", strsignal(received),
+           static_cast<long long>(config.shutdown_timeout_ms));
+  notifier.stopping("Stopping: closing the logs and writing the checkpoints");
+  auto took = sluice::server::run_bounded_stop(notifier, std::chrono::milliseconds(config.shutdown_timeout_ms),
+                                               [&broker] { broker.stop(); });
+  LOG_INFO("stop_done", "ms=%lld", static_cast<long long>(took.count()));
+  notifier.status("Stopped");
   return 0;
 }
