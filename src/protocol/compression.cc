@@ -194,4 +194,87 @@ Result<std::vector<std::byte>> decompress_records(int codec, std::span<const std
   }
 }
 
+// ---------------------------------------------------------------- compression (log cleaner)
+
+namespace {
+
+constexpr std::size_t snappy_xerial_block_bytes = 32 * 1024;  // snappy-java's default block size
+constexpr std::size_t compress_input_bytes_max = std::size_t{INT_MAX};
+
+Result<std::vector<std::byte>> gzip(std::span<const std::byte> in, int level) {
+  if (level == compression_level_default) level = 6;
+  z_stream stream{};
+  // windowBits 15 + 16: a gzip header and trailer around the deflate stream.
+  if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return malformed("gzip", "deflateInit2 failed");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&stream, deflateEnd);
+  std::vector<std::byte> out(deflateBound(&stream, static_cast<uLong>(in.size())));
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+  stream.avail_in = static_cast<uInt>(in.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  // deflateBound promises room for the whole stream, so one Z_FINISH call ends it.
+  if (deflate(&stream, Z_FINISH) != Z_STREAM_END) return malformed("gzip", "deflate did not finish");
+  out.resize(stream.total_out);
+  return out;
+}
+
+Result<std::vector<std::byte>> snappy_xerial(std::span<const std::byte> in) {
+  static constexpr unsigned char header[xerial_header_bytes] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0,
+                                                               0,    0,   0,   1,   0,   0,   0,   1};
+  std::size_t blocks = (in.size() + snappy_xerial_block_bytes - 1) / snappy_xerial_block_bytes;
+  std::vector<std::byte> out(xerial_header_bytes +
+                             blocks * (xerial_block_length_bytes + snappy_max_compressed_length(snappy_xerial_block_bytes)));
+  std::memcpy(out.data(), header, sizeof header);
+  std::size_t used = xerial_header_bytes;
+  for (std::size_t pos = 0; pos < in.size(); pos += snappy_xerial_block_bytes) {
+    std::size_t chunk = std::min(snappy_xerial_block_bytes, in.size() - pos);
+    std::size_t bytes = snappy_max_compressed_length(chunk);
+    char* block = reinterpret_cast<char*>(out.data() + used + xerial_block_length_bytes);
+    if (snappy_compress(reinterpret_cast<const char*>(in.data() + pos), chunk, block, &bytes) != SNAPPY_OK)
+      return malformed("snappy", "compress failed");
+    store_be32(out.data() + used, static_cast<std::uint32_t>(bytes));
+    used += xerial_block_length_bytes + bytes;
+  }
+  out.resize(used);
+  return out;
+}
+
+Result<std::vector<std::byte>> lz4_frame(std::span<const std::byte> in, int level) {
+  if (level == compression_level_default) level = 9;
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
+  prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
+  prefs.compressionLevel = level;
+  std::vector<std::byte> out(LZ4F_compressFrameBound(in.size(), &prefs));
+  std::size_t bytes = LZ4F_compressFrame(out.data(), out.size(), in.data(), in.size(), &prefs);
+  if (LZ4F_isError(bytes)) return malformed("lz4", LZ4F_getErrorName(bytes));
+  out.resize(bytes);
+  return out;
+}
+
+Result<std::vector<std::byte>> zstd_frame(std::span<const std::byte> in, int level) {
+  if (level == compression_level_default) level = 3;
+  std::vector<std::byte> out(ZSTD_compressBound(in.size()));
+  std::size_t bytes = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  if (ZSTD_isError(bytes)) return malformed("zstd", ZSTD_getErrorName(bytes));
+  out.resize(bytes);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::byte>> compress_records(int codec, std::span<const std::byte> records, int level) {
+  if (records.size() > compress_input_bytes_max) return Status::error("compress: input over 2 GiB");
+  switch (codec) {
+    case 1: return gzip(records, level);
+    case 2: return snappy_xerial(records);
+    case 3: return lz4_frame(records, level);
+    case 4: return zstd_frame(records, level);
+    default: return Status::error("unknown compression codec " + std::to_string(codec));
+  }
+}
+
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // Decompression of the records of a compressed RecordBatch v2 (the bytes after the 61-byte header),
-// for the few read paths that must look inside a batch, as Kafka does: ListOffsets by timestamp and
-// ListOffsets -3 (max timestamp). Never used on the produce or fetch paths: batches are stored and
-// served exactly as produced. Pure functions; any thread may call.
+// for the few read paths that must look inside a batch, as Kafka does: ListOffsets by timestamp,
+// ListOffsets -3 (max timestamp) and log compaction; and compression, for log compaction only (the
+// cleaner rebuilds a batch with its original codec). Never used on the produce or fetch paths:
+// batches are stored and served exactly as produced. Pure functions; any thread may call.
 //
 // Codecs (attributes & 7), as Kafka's clients write them:
 //   1 gzip   a gzip stream (several members are accepted, like java.util.zip.GZIPInputStream)
@@ -14,6 +15,7 @@
 // as does any truncated or malformed input.
 #pragma once
 
+#include <climits>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -31,5 +33,23 @@ inline constexpr std::size_t decompressed_records_bytes_limit = std::size_t{1} <
 // Returns the decompressed bytes, or a failed Status naming the codec and the problem.
 Result<std::vector<std::byte>> decompress_records(int codec, std::span<const std::byte> payload,
                                                   std::size_t output_bytes_max);
+
+// compress_records' default level: the codec's default in Kafka 3.8+ (what its log cleaner uses
+// when it rebuilds a batch): gzip 6 (Deflater.DEFAULT_COMPRESSION), lz4 9 (LZ4 HC), zstd 3.
+inline constexpr int compression_level_default = INT_MIN;
+
+// Compresses a record area as Kafka's clients and its log cleaner write it, so any Kafka consumer
+// reads the result and decompress_records round-trips it:
+//   1 gzip   one gzip member (RFC 1952), deflate at `level` (1..9)
+//   2 snappy xerial snappy-java stream: the 16-byte header (magic, version 1, compatible version 1),
+//            then the input in 32 KiB blocks (SnappyOutputStream's default), each a big-endian i32
+//            length and a raw snappy block; `level` is ignored
+//   3 lz4    one LZ4 frame as Kafka's Lz4BlockOutputStream: 64 KiB independent blocks, no block or
+//            content checksum, no content size; `level` 0..2 fast, 3..12 HC
+//   4 zstd   one zstd frame at `level`
+// Requires: codec in 1..4 (others fail). Empty input gives a valid empty stream of the codec.
+// Fails only when a library call fails (out of memory) or the input is over 2 GiB.
+Result<std::vector<std::byte>> compress_records(int codec, std::span<const std::byte> records,
+                                                int level = compression_level_default);
 
 }  // namespace sluice

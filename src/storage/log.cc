@@ -74,6 +74,7 @@ Result<std::unique_ptr<Log>> Log::open(std::filesystem::path dir, const LogConfi
 }
 
 Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
+  if (Status s = finish_interrupted_clean(dir_); !s.is_ok()) return s;
   std::vector<std::int64_t> bases;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,7 @@
 namespace sluice::storage {
 
 class Segment;
+class CleanPlan;
 
 struct LogConfig {
   std::uint64_t segment_bytes = 1 << 30;              // roll when the next batch would exceed it
@@ -185,6 +187,20 @@ class Log {
   // active one keeps its own.
   void set_config(const LogConfig& config) { config_ = config; }
 
+  // Owner. Log compaction's second half (storage/cleaner.h; defined in log_clean.cc): swaps in
+  // the segments a Cleaner::prepare wrote. Each group whose replaced segments are all still in
+  // the log, in place, is swapped; a group of which retention or DeleteRecords removed a segment
+  // meanwhile is dropped with its files (as is the whole plan when the log is offline). Steps, as
+  // Kafka's replaceSegments: new files .cleaned -> .swap, fsync dir; unlink the replaced segments'
+  // files; .swap -> final names; fsync dir; publish the new segment list. Readers in flight keep
+  // the replaced segments' files open. After a failure past the first unlink the log goes offline;
+  // Log::open completes the swap. Cost on the owner thread: a few renames/unlinks and two
+  // directory fsyncs. Returns how many groups were swapped; the plan is empty afterwards.
+  // Requires: plan.dir == dir().
+  Result<std::size_t> swap_cleaned(CleanPlan& plan);
+  // Owner: producer id -> last offset of its last batch, for CleanRequest::producer_last_offsets.
+  std::unordered_map<std::int64_t, std::int64_t> producer_last_offsets() const;
+
   // Any thread: bytes of all segments (the size retention.bytes limits).
   std::uint64_t size_bytes() const;
 
@@ -207,6 +223,10 @@ class Log {
  private:
   Log(std::filesystem::path dir, const LogConfig& config);
   Status load_segments(std::int64_t recovery_point, bool clean_shutdown);
+  // At open, before the segments are listed (log_clean.cc): deletes *.cleaned files and completes
+  // an interrupted swap: for each <base>.log.swap, deletes the segment files whose base lies in
+  // [base, the swap segment's next offset), then renames every *.swap file to its final name.
+  static Status finish_interrupted_clean(const std::filesystem::path& dir);
   Status roll(std::int64_t base_offset, std::int64_t now_ms);
   bool should_roll(const Segment& active, std::uint32_t batch_bytes, std::int64_t last_offset,
                    std::int64_t max_timestamp, std::int64_t now_ms) const;

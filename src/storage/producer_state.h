@@ -115,6 +115,13 @@ class ProducerStateTable {
   bool load_snapshot(std::string_view bytes);
 
   std::size_t producer_count() const { return index_.size(); }
+  // Calls visit(producer_id, last_offset) with the last offset of each producer's last batch
+  // (Kafka's lastRecordsOfActiveProducers, for the log cleaner).
+  template <class Visit>
+  void for_each_last_offset(Visit&& visit) const {
+    for (const auto& [producer_id, slot] : index_)
+      if (!slots_[slot].entry.batches.empty()) visit(producer_id, slots_[slot].entry.batches.back().last_offset);
+  }
   // The pointer is valid until the next non-const call.
   const ProducerEntry* find(std::int64_t producer_id) const;
 

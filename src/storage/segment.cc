@@ -102,19 +102,20 @@ Result<std::uint64_t> file_bytes(int fd) {
 }  // namespace
 
 Result<std::shared_ptr<Segment>> Segment::create(const std::filesystem::path& dir, std::int64_t base_offset,
-                                                 const LogConfig& config, std::int64_t now_ms) {
+                                                 const LogConfig& config, std::int64_t now_ms,
+                                                 const char* file_suffix) {
   SLUICE_ASSERT(base_offset >= 0, "base_offset=%lld", (long long)base_offset);
   std::shared_ptr<Segment> segment(new Segment(dir, base_offset, config));
-  auto file = open_log_file(dir / segment_file_name(base_offset, ".log"), true);
+  auto file = open_log_file(dir / (segment_file_name(base_offset, ".log") + file_suffix), true);
   if (!file.is_ok()) return file.status();
   segment->file_ = std::move(file).value();
   auto bytes = file_bytes(segment->file_->fd());
   if (!bytes.is_ok()) return bytes.status();
   if (bytes.value() != 0) return Status::from_errno(EEXIST, "segment exists: " + segment->file_->path().string());
-  auto offset_index = OffsetIndex::open(dir / segment_file_name(base_offset, ".index"), base_offset,
+  auto offset_index = OffsetIndex::open(dir / (segment_file_name(base_offset, ".index") + file_suffix), base_offset,
                                         config.index_bytes_max, true);
   if (!offset_index.is_ok()) return offset_index.status();
-  auto time_index = TimeIndex::open(dir / segment_file_name(base_offset, ".timeindex"), base_offset,
+  auto time_index = TimeIndex::open(dir / (segment_file_name(base_offset, ".timeindex") + file_suffix), base_offset,
                                     config.index_bytes_max, true);
   if (!time_index.is_ok()) return time_index.status();
   segment->offset_index_ = std::move(offset_index).value();

@@ -23,9 +23,12 @@ std::string segment_file_name(std::int64_t base_offset, const char* suffix);  //
 
 class Segment {
  public:
-  // A new, empty, active segment. Fails if <base>.log exists and is not empty.
+  // A new, empty, active segment. Fails if <base>.log exists and is not empty. file_suffix is
+  // appended to the three file names (the log cleaner writes <base>.log.cleaned etc. and renames
+  // them later; remove_files always uses the final names).
   static Result<std::shared_ptr<Segment>> create(const std::filesystem::path& dir, std::int64_t base_offset,
-                                                 const LogConfig& config, std::int64_t now_ms);
+                                                 const LogConfig& config, std::int64_t now_ms,
+                                                 const char* file_suffix = "");
   // An existing segment (its .log must exist; missing indexes are created empty, and `*index_ok`
   // says whether both indexes passed the sanity check; if not the caller recovers it).
   static Result<std::shared_ptr<Segment>> open(const std::filesystem::path& dir, std::int64_t base_offset,

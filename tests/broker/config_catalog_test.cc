@@ -74,8 +74,9 @@ TEST(ConfigCatalog, EveryDescribedBrokerKeyIsAccepted) {
   EXPECT_GT(values.size(), 50u);
   for (const auto& [key, value] : values) {
     EXPECT_EQ(check_broker_property(key, "").find("unknown"), std::string::npos) << key;
-    if (value.has_value() && key != "log.dirs" && key != "listeners")
+    if (value.has_value() && key != "log.dirs" && key != "listeners") {
       EXPECT_EQ(check_broker_property(key, *value), "") << key << "=" << *value;
+    }
   }
 }
 

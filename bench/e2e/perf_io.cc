@@ -1,0 +1,194 @@
+#include "perf_io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "base/assert.h"
+#include "base/endian.h"
+#include "perf_options.h"
+
+namespace sluice::perf {
+
+void split_address(const std::string& address, std::string* host, int* port) {
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= address.size()) fail("address '%s' is not host:port", address.c_str());
+  *host = address.substr(0, colon);
+  *port = std::atoi(address.c_str() + colon + 1);
+  if (*host == "localhost") *host = "127.0.0.1";
+  if (*port <= 0 || *port > 65535) fail("address '%s' has no valid port", address.c_str());
+}
+
+void set_timeouts(int fd, int timeout_ms) {
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int connect_tcp(const std::string& host, int port, int timeout_ms) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) fail("'%s' is not an IPv4 address", host.c_str());
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("socket: %s", std::strerror(errno));
+  set_timeouts(fd, timeout_ms);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    fail("connect %s:%d: %s", host.c_str(), port, std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+int listen_loopback(int* port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("socket: %s", std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 64) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    fail("listen on loopback: %s", std::strerror(errno));
+  *port = ntohs(address.sin_port);
+  return fd;
+}
+
+void send_all(int fd, const void* data, std::size_t bytes) {
+  auto p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    ssize_t n = send(fd, p, bytes, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("send: %s", n == 0 ? "no progress" : std::strerror(errno));
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+void receive_exact(int fd, void* data, std::size_t bytes) {
+  auto p = static_cast<char*>(data);
+  while (bytes > 0) {
+    ssize_t n = recv(fd, p, bytes, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) fail("recv: connection closed by the peer");
+    if (n < 0) fail("recv: %s", std::strerror(errno));
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+FrameReader::FrameReader(std::size_t frame_bytes_max, std::size_t chunk_bytes)
+    : buffer_(chunk_bytes * 2), frame_bytes_max_(frame_bytes_max), chunk_bytes_(chunk_bytes) {}
+
+bool FrameReader::frame_buffered() const {
+  if (end_ - begin_ < 4) return false;
+  std::uint32_t size = load_be32(buffer_.data() + begin_);
+  return end_ - begin_ >= 4 + std::size_t{size};
+}
+
+void FrameReader::compact() {
+  if (begin_ == 0) return;
+  std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+  end_ -= begin_;
+  begin_ = 0;
+}
+
+std::span<std::byte> FrameReader::next(int fd) {
+  std::size_t need = 4;
+  for (;;) {
+    std::size_t have = end_ - begin_;
+    if (have >= 4) {
+      std::uint32_t size = load_be32(buffer_.data() + begin_);
+      if (size > frame_bytes_max_) fail("frame of %u bytes exceeds the limit %zu", size, frame_bytes_max_);
+      need = 4 + std::size_t{size};
+      if (have >= need) {
+        std::span<std::byte> frame(buffer_.data() + begin_ + 4, size);
+        begin_ += need;
+        return frame;
+      }
+    }
+    // Make room for the rest of this frame plus a chunk, so several small frames arrive per recv.
+    if (buffer_.size() - begin_ < need + chunk_bytes_) {
+      compact();
+      if (buffer_.size() < need + chunk_bytes_) buffer_.resize(need + chunk_bytes_);
+    }
+    ssize_t n = recv(fd, buffer_.data() + end_, buffer_.size() - end_, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) fail("recv: connection closed by the peer");
+    if (n < 0) fail("recv: %s", std::strerror(errno));
+    end_ += static_cast<std::size_t>(n);
+    bytes_received_ += static_cast<std::uint64_t>(n);
+  }
+}
+
+void pin_thread(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) fail("cannot pin a thread to cpu %d", cpu);
+}
+
+static std::int64_t clock_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::int64_t now_ns() { return clock_ns(CLOCK_MONOTONIC); }
+std::int64_t thread_cpu_ns() { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+std::int64_t process_cpu_ns() { return clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+
+double proc_cpu_s(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::ifstream file(path);
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::size_t paren = text.rfind(')');
+  if (paren == std::string::npos) return -1;
+  // After ") ": state is field 3; utime and stime are fields 14 and 15 (1-based).
+  const char* p = text.c_str() + paren + 2;
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::int64_t proc_rss_kib(int pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+  std::ifstream file(path);
+  std::string line;
+  while (std::getline(file, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  return -1;
+}
+
+void sleep_until_ns(std::int64_t deadline_ns) {
+  timespec ts{static_cast<time_t>(deadline_ns / 1000000000), static_cast<long>(deadline_ns % 1000000000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+}
+
+void raise_fd_limit(std::uint64_t count) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur >= count) return;
+  limit.rlim_cur = count;
+  if (limit.rlim_max < count) limit.rlim_max = count;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) fail("cannot raise the open-file limit to %llu: %s",
+                                                  static_cast<unsigned long long>(count), std::strerror(errno));
+}
+
+}  // namespace sluice::perf

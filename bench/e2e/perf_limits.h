@@ -1,0 +1,27 @@
+// The physical limits sluice-perf measures on the same machine, in the same run, as the baselines
+// the broker's figures are divided by. Each command prints one JSON object.
+//   disk-write      buffered sequential write() of a file (page cache), then one fdatasync;
+//   fdatasync       latency of write(N bytes) + fdatasync appended to a preallocated file, as the
+//                   broker's durable mode does per group commit;
+//   tcp-stream      loopback TCP throughput, one sender and one receiver thread;
+//   tcp-rtt         loopback ping-pong round trip of one message;
+//   file-to-socket  a page-cached file sent over loopback TCP by sendfile, splice (file -> pipe ->
+//                   socket) or read+write, at several call sizes, with the sender's CPU per GB;
+//   open-files      opens, fstats and closes every file under a directory (the I/O floor of a
+//                   broker start that opens every partition's files).
+// Threads: each command runs on the main thread plus, for the socket commands, one receiver
+// thread; --sender-cpu / --receiver-cpu pin them.
+#pragma once
+
+#include "perf_options.h"
+
+namespace sluice::perf {
+
+int command_disk_write(Options& options);
+int command_fdatasync(Options& options);
+int command_tcp_stream(Options& options);
+int command_tcp_rtt(Options& options);
+int command_file_to_socket(Options& options);
+int command_open_files(Options& options);
+
+}  // namespace sluice::perf

@@ -1,0 +1,251 @@
+"""Turns the harness's measurements into figures: each figure is a Sluice value next to the
+baseline it is divided by (a physical limit or a peer, measured in the same run), printed as a
+table, written into the JSON, plotted with gnuplot, and (full mode) written into the table of
+bench/e2e/README.md between its markers.
+
+A figure whose Sluice value or baseline is missing (a phase failed or was skipped) is listed with
+ratio null, so the table always shows what was not measured.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(HERE, "README.md")
+TABLE_BEGIN = "<!-- e2e-table:begin -->"
+TABLE_END = "<!-- e2e-table:end -->"
+
+
+def get(tree, *path):
+    """tree[path[0]][path[1]]..., or None when any step is missing."""
+    for step in path:
+        if isinstance(tree, dict) and step in tree:
+            tree = tree[step]
+        elif isinstance(tree, list) and isinstance(step, int) and -len(tree) <= step < len(tree):
+            tree = tree[step]
+        else:
+            return None
+    return tree
+
+
+def size_label(record_bytes):
+    return "%d KiB" % (record_bytes // 1024) if record_bytes >= 1024 and record_bytes % 1024 == 0 \
+        else "%d B" % record_bytes
+
+
+def figure(name, value, unit, baseline_name, baseline_value, better, note=""):
+    ratio = None
+    if isinstance(value, (int, float)) and isinstance(baseline_value, (int, float)) and baseline_value:
+        ratio = value / baseline_value
+    return {"name": name, "value": value, "unit": unit, "baseline": baseline_name,
+            "baseline_value": baseline_value, "ratio": ratio, "better": better, "note": note}
+
+
+def best_file_to_socket(limits, methods):
+    """The fastest file->socket run among `methods` (at its best call size)."""
+    runs = [r for r in (get(limits, "file_to_socket", "runs") or []) if r["method"] in methods]
+    return max(runs, key=lambda r: r["mb_per_s"]) if runs else None
+
+
+def build_figures(results):
+    s = results.get("sluice", {})
+    limits = results.get("limits", {})
+    peers = results.get("peers", {})
+    figures = []
+    for size in results["profile"]["sizes"]:
+        label = size_label(size)
+        produce = get(s, "produce", str(size), "produce")
+        redis = get(peers, "redis", str(size), "xadd")
+        nats = get(peers, "nats", str(size))
+        # Small records are judged by records/s, large ones by MB/s (the same ratio either way).
+        metric, unit = ("records_per_s", "records/s") if size < 1024 else ("mb_per_s", "MB/s")
+        mine = get(produce, metric)
+        figures.append(figure("produce %s %s" % (label, unit), mine, unit,
+                              "Redis XADD (AOF everysec)", get(redis, metric), "higher"))
+        figures.append(figure("produce %s %s" % (label, unit), mine, unit,
+                              "NATS JetStream publish (file)", get(nats, metric), "higher"))
+        if size >= 1024:
+            figures.append(figure("produce %s MB/s" % label, get(produce, "mb_per_s"), "MB/s",
+                                  "buffered sequential write", get(limits, "disk_write", "buffered_mb_per_s"), "higher"))
+    for size in results["profile"]["consume_sizes"]:
+        label = size_label(size)
+        consume = get(s, "consume", str(size), "consume")
+        figures.append(figure("consume %s records/s" % label, get(consume, "records_per_s"), "records/s",
+                              "Redis XREAD COUNT %d" % get(peers, "redis", str(size), "xread", "count")
+                              if get(peers, "redis", str(size), "xread") else "Redis XREAD",
+                              get(peers, "redis", str(size), "xread", "records_per_s"), "higher"))
+    fetch_size = str(results["profile"]["fetch_size"])
+    fetch = get(s, "consume", fetch_size)
+    zero_copy = best_file_to_socket(limits, ("sendfile", "splice"))
+    copy = best_file_to_socket(limits, ("readwrite",))
+    fetch_mb = get(fetch, "consume", "mb_per_s")
+    figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
+                          "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
+                          if zero_copy else "raw sendfile/splice", get(zero_copy, "mb_per_s"), "higher"))
+    figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
+                          "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
+                          get(copy, "mb_per_s"), "higher"))
+    broker_cpu = get(fetch, "broker", "cpu_s")
+    fetched_gb = (get(fetch, "consume", "batch_bytes") or 0) / 1e9
+    cpu_per_gb = broker_cpu / fetched_gb if broker_cpu is not None and fetched_gb > 0 else None
+    figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB",
+                          "raw %s sender" % zero_copy["method"] if zero_copy else "raw sendfile sender",
+                          get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
+    figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB", "raw read+write sender",
+                          get(copy, "sender_cpu_s_per_gb"), "lower"))
+    durable = get(s, "durable", "produce", "latency")
+    fsync = get(limits, "fdatasync", "latency")
+    figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",
+                          "raw write+fdatasync p99", get(fsync, "p99_us"), "lower"))
+    half = get(s, "e2e", "0.5", "consume", "e2e_latency")
+    rtt = get(limits, "tcp_rtt", "latency")
+    for key, label in (("p99_us", "p99"), ("p999_us", "p99.9")):
+        figures.append(figure("end-to-end %s at half the max rate (1 KiB)" % label, get(half, key), "us",
+                              "loopback TCP round trip %s" % label, get(rtt, key), "lower"))
+    scale = s.get("scale", {})
+    n_part = get(scale, "partitions", "count")
+    figures.append(figure("RSS per idle partition (%s partitions)" % n_part, get(scale, "partitions", "kib_per_partition"),
+                          "KiB", "none (absolute)", None, "lower"))
+    n_conn = get(scale, "connections", "connections")
+    for peer in ("redis", "nats"):
+        figures.append(figure("RSS per idle connection (%s connections)" % n_conn,
+                              get(scale, "connections", "kib_per_connection"), "KiB",
+                              "%s RSS per idle connection" % ("Redis" if peer == "redis" else "NATS"),
+                              get(peers, "idle_" + peer, "kib_per_connection"), "lower"))
+    figures.append(figure("clean restart of %s partitions" % n_part, get(scale, "restart", "serving_s"), "s",
+                          "open+fstat+close every file of the data dir", get(scale, "open_files", "seconds"), "lower"))
+    return figures
+
+
+def fmt(value, unit=""):
+    if value is None:
+        return "n/a"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    magnitude = abs(value)
+    if unit in ("records/s",) and magnitude >= 1e6:
+        return "%.2fM" % (value / 1e6)
+    if unit in ("records/s",) and magnitude >= 1e3:
+        return "%.1fk" % (value / 1e3)
+    if magnitude >= 100:
+        return "%.0f" % value
+    if magnitude >= 10:
+        return "%.1f" % value
+    if magnitude >= 1:
+        return "%.2f" % value
+    return "%.3g" % value
+
+
+def rows(figures):
+    out = []
+    for f in figures:
+        ratio = "n/a" if f["ratio"] is None else "%.2fx" % f["ratio"]
+        out.append([f["name"], "%s %s" % (fmt(f["value"], f["unit"]), f["unit"]), f["baseline"],
+                    fmt(f["baseline_value"], f["unit"]), ratio, f["better"]])
+    return out
+
+
+HEADERS = ["figure", "sluice", "baseline", "baseline value", "ratio", "better"]
+
+
+def text_table(figures):
+    body = rows(figures)
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(HEADERS)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(HEADERS), line(["-" * w for w in widths])] + [line(r) for r in body])
+
+
+def markdown_table(figures):
+    out = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join("---" for _ in HEADERS) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows(figures)]
+    return "\n".join(out)
+
+
+def client_cpu_lines(results):
+    """One line per driver: its CPU share of its one core (>= 0.9 means it may be the limit)."""
+    lines = []
+    for entry in results.get("client_cpu", []):
+        share = entry.get("cpu_share")
+        flag = "  <- near a full core: may be the bottleneck" if share is not None and share >= 0.9 else ""
+        lines.append("%-48s %s%s" % (entry["run"], "n/a" if share is None else "%.2f" % share, flag))
+    return lines
+
+
+def update_readme(results, figures, readme=README):
+    """Replaces the text between the table markers of README.md with this run's table."""
+    with open(readme) as f:
+        text = f.read()
+    if TABLE_BEGIN not in text or TABLE_END not in text:
+        raise RuntimeError("%s lacks the %s / %s markers" % (readme, TABLE_BEGIN, TABLE_END))
+    env = results.get("environment", {})
+    head = ("Measured %s by `%s`, %s mode, broker pinned to CPU %s and the load generator to CPU %s; "
+            "%s CPUs, kernel %s, load average at start %s.\n\n"
+            % (env.get("started_at"), results.get("command"), results.get("mode"), results.get("pinning", {}).get("broker_cpu"),
+               results.get("pinning", {}).get("client_cpu"), env.get("cpus"), env.get("kernel"),
+               ", ".join("%.2f" % x for x in env.get("loadavg_at_start", []))))
+    cpu = "\n".join(client_cpu_lines(results))
+    block = (TABLE_BEGIN + "\n" + head + markdown_table(figures) +
+             "\n\nClient CPU share of its core (1.00 = a full core):\n\n```\n" + cpu + "\n```\n" + TABLE_END)
+    start = text.index(TABLE_BEGIN)
+    end = text.index(TABLE_END) + len(TABLE_END)
+    with open(readme, "w") as f:
+        f.write(text[:start] + block + text[end:])
+
+
+def write_plot_data(results, out_dir):
+    """throughput.dat: size, sluice/redis/nats MB/s and records/s; latency.dat: offered load,
+    e2e p50/p99/p99.9/max, produce p99 (us).  Missing values are written as NaN."""
+    s = results.get("sluice", {})
+    peers = results.get("peers", {})
+    v = lambda x: "NaN" if x is None else "%g" % x  # noqa: E731
+    with open(os.path.join(out_dir, "throughput.dat"), "w") as f:
+        f.write("# record_bytes sluice_mb redis_mb nats_mb sluice_rps redis_rps nats_rps\n")
+        for size in results["profile"]["sizes"]:
+            p = get(s, "produce", str(size), "produce")
+            r = get(peers, "redis", str(size), "xadd")
+            n = get(peers, "nats", str(size))
+            f.write(" ".join([str(size), v(get(p, "mb_per_s")), v(get(r, "mb_per_s")), v(get(n, "mb_per_s")),
+                              v(get(p, "records_per_s")), v(get(r, "records_per_s")), v(get(n, "records_per_s"))]) + "\n")
+    with open(os.path.join(out_dir, "latency.dat"), "w") as f:
+        f.write("# offered_records_per_s e2e_p50_us e2e_p99_us e2e_p999_us e2e_max_us produce_p99_us\n")
+        for load in results["profile"]["e2e_loads"]:
+            run = get(s, "e2e", str(load))
+            e2e = get(run, "consume", "e2e_latency")
+            f.write(" ".join([v(get(run, "config", "rate")), v(get(e2e, "p50_us")), v(get(e2e, "p99_us")),
+                              v(get(e2e, "p999_us")), v(get(e2e, "max_us")),
+                              v(get(run, "produce", "latency", "p99_us"))]) + "\n")
+
+
+def _has_numbers(path):
+    """True when some data line of a .dat file has a measured (not NaN) value after its x."""
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("#") and any(cell != "NaN" for cell in line.split()[1:]):
+                return True
+    return False
+
+
+def plot(results, out_dir):
+    """Runs the gnuplot scripts; returns the PNG paths made (empty without gnuplot)."""
+    write_plot_data(results, out_dir)
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        results["skipped"].append("plots: gnuplot not installed (tools/setup)")
+        return []
+    made = []
+    for script, data, png in (("throughput.gp", "throughput.dat", "throughput_vs_size.png"),
+                              ("latency.gp", "latency.dat", "latency_vs_load.png")):
+        if not _has_numbers(os.path.join(out_dir, data)):
+            results["skipped"].append("plots: %s has no measured values (phase not run?)" % data)
+            continue
+        out = os.path.join(out_dir, png)
+        subprocess.run([gnuplot, "-e", "dir='%s'; out='%s'" % (out_dir, out), os.path.join(HERE, script)],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        made.append(out)
+    return made
+
+
+def stamp():
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
