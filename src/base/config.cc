@@ -217,6 +217,20 @@ const std::map<std::string, Setter>& setters() {
       {"log.cleaner.min.compaction.lag.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT64_MAX, c.cleaner_min_compaction_lag_ms); }},
       {"log.cleaner.max.compaction.lag.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, INT64_MAX, c.cleaner_max_compaction_lag_ms); }},
       {"log.cleaner.delete.retention.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 0, INT64_MAX, c.cleaner_delete_retention_ms); }},
+      {"metrics.listener", [](const std::string& v, Config& c) {
+         if (v.empty() || v == "none") {
+           c.metrics_enabled = false;
+           return true;
+         }
+         std::size_t colon = v.rfind(':');
+         if (colon == std::string::npos) return false;
+         std::string host = v.substr(0, colon);
+         if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+         if (!parse_integer<std::uint16_t>(v.substr(colon + 1), 0, 65535, c.metrics_port)) return false;
+         c.metrics_host = host;
+         c.metrics_enabled = true;
+         return true;
+       }},
       {"shutdown.timeout.ms", [](const std::string& v, Config& c) { return parse_integer<std::int64_t>(v, 1, 24ll * 3600 * 1000, c.shutdown_timeout_ms); }},
       {"log.level", [](const std::string& v, Config& c) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") return false;
@@ -374,6 +388,7 @@ std::map<std::string, std::optional<std::string>> broker_config_values(const Con
       {"storage.faults", c.storage_faults},
       {"log.level", c.log_level},
       {"shutdown.timeout.ms", number(c.shutdown_timeout_ms)},
+      {"metrics.listener", std::string(c.metrics_enabled ? (c.metrics_host.find(':') != std::string::npos ? "[" + c.metrics_host + "]" : c.metrics_host) + ":" + std::to_string(c.metrics_port) : "none")},
       {"log.cleanup.policy", c.cleanup_policy},
       {"log.cleaner.enable", flag(c.cleaner_enable)},
       {"log.cleaner.threads", number(c.cleaner_threads)},

@@ -50,6 +50,11 @@ struct Config {
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::string log_level = "info";                          // log.level (ours)
   std::int64_t shutdown_timeout_ms = 120000;               // shutdown.timeout.ms (ours): bound on a clean stop
+  // metrics.listener (ours): host:port of the Prometheus endpoint (GET /metrics); "" or "none"
+  // turns it off. Not given: the default address, and a busy port there only warns.
+  bool metrics_enabled = true;
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 9644;
 
   // Durability.
   bool flush_durable = true;                               // flush.mode=durable|async (ours)

@@ -30,6 +30,7 @@ void Broker::handle_api_versions_unsupported(const RequestPtr& request) {
   protocol::encode(writer, response, 0);
   protocol::finish_frame(writer);
   request->connection->complete_response(request->slot, std::move(writer));
+  observe_request_latency(*request);
 }
 
 }  // namespace sluice::broker

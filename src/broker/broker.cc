@@ -5,9 +5,17 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/group_runtime.h"
+#include "broker/log_cleaner.h"
 #include "broker/respond.h"
+#include "metrics/cells.h"
 
 namespace sluice::broker {
+namespace {
+
+// How long a clean stop waits for the answers to requests already read.
+constexpr std::int64_t kDrainMs = 10000;
+
+}  // namespace
 
 Broker::Broker(const Config& config)
     : config_(config), log_dir_(config.log_dirs.at(0)), memory_budget_(config.inflight_bytes_max) {}
@@ -65,6 +73,10 @@ Status Broker::start() {
     schedule_offset_expiry(i);
     schedule_maintenance(i);
   }
+  // The metrics endpoint binds before the Kafka listener, so a taken metrics address fails the
+  // start before any client could connect; it answers only once serving_ is set.
+  Status metrics_started = start_metrics();
+  if (!metrics_started.is_ok()) return metrics_started;
   for (int i = 0; i < config_.network_threads; ++i) {
     net::NetworkThreadConfig thread_config;
     thread_config.listener = config_.listeners.at(0);
@@ -80,7 +92,11 @@ Status Broker::start() {
     Status status = network_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
+  cleaner_ = std::make_unique<LogCleaner>(config_, *registry_, io_threads_, log_dir_);
+  if (Status cleaner_started = cleaner_->start(); !cleaner_started.is_ok()) return cleaner_started;
+  apply_dynamic_cleaner_configs();
   started_ = true;
+  serving_.store(true, std::memory_order_release);
   auto [host, port] = advertised_endpoint();
   LOG_INFO("ready", "listener=%s:%u advertised=%s:%d network_threads=%d io_threads=%d",
            config_.listeners[0].host.c_str(), bound_port(), host.c_str(), port, config_.network_threads,
@@ -117,8 +133,25 @@ std::pair<std::string, std::int32_t> Broker::advertised_endpoint() const {
 void Broker::stop() {
   if (!started_) return;
   started_ = false;
+  if (metrics_server_) metrics_server_->stop();  // a scrape posts to the threads stopped below
+  // Drain first: no new connections or requests, answer what was read (parked fetches at once),
+  // bounded so a client that stops reading its answers cannot hold the stop.
+  stopping_.store(true, std::memory_order_release);
+  for (std::size_t i = 0; i < network_threads_.size(); ++i) {
+    network_threads_[i]->begin_drain();
+    network_threads_[i]->loop().post([this, i] { answer_parked_fetches(static_cast<int>(i)); });
+  }
+  const std::int64_t drain_deadline = monotonic_ms() + kDrainMs;
+  auto all_drained = [this] {
+    for (auto& thread : network_threads_)
+      if (!thread->drained()) return false;
+    return true;
+  };
+  while (!all_drained() && monotonic_ms() < drain_deadline) usleep(1000);
+  if (!all_drained()) LOG_WARN("drain_incomplete", "waited_ms=%lld", static_cast<long long>(kDrainMs));
   for (auto& thread : network_threads_) thread->stop_and_join();
   for (auto& thread : fetch_threads_) thread->stop_and_join();
+  if (cleaner_) cleaner_->stop();  // cancels a clean in flight: the logs close next
   // Each log is closed by its owner thread, so no append can race the close; the threads close
   // their logs at the same time.
   auto topics = registry_->snapshot();
@@ -187,7 +220,8 @@ void Broker::on_request(const std::shared_ptr<net::Connection>& connection, net:
   request->connection = connection;
   request->frame = std::move(frame.bytes);
   request->reservation = std::move(frame.reservation);
-  request->received_ms = monotonic_ms();
+  request->received_ns = monotonic_ns();
+  request->received_ms = request->received_ns / 1000000;
   protocol::Reader reader(request->frame.data(), request->frame.size());
   if (!protocol::decode_request_header_prefix(reader, request->header)) return connection->close("short header");
   const auto& header = request->header;
@@ -196,6 +230,7 @@ void Broker::on_request(const std::shared_ptr<net::Connection>& connection, net:
     LOG_WARN("unsupported_api", "api_key=%d version=%d", header.api_key, header.api_version);
     return connection->close("unsupported api key");
   }
+  metrics::local().requests[static_cast<std::size_t>(metrics::api_key_slot(header.api_key))].add(1);
   if (header.api_version < request->api->version_min || header.api_version > request->api->version_max) {
     // ApiVersions answers any version (with UNSUPPORTED_VERSION and our ranges); every other API
     // closes the connection, as Kafka does.

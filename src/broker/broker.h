@@ -17,6 +17,8 @@
 #include "broker/group_coordinator.h"
 #include "broker/io_thread.h"
 #include "broker/topic_registry.h"
+#include "metrics/http_server.h"
+#include "metrics/topic_counters.h"
 #include "net/connection.h"
 #include "net/network_thread.h"
 #include "protocol/api_keys.h"
@@ -40,10 +42,12 @@ struct RequestContext {
   std::uint64_t slot = 0;
   bool has_slot = false;
   std::int64_t received_ms = 0;
+  std::int64_t received_ns = 0;  // monotonic; the request latency histogram starts here
 };
 using RequestPtr = std::shared_ptr<RequestContext>;
 
 struct ParkedFetch;
+class LogCleaner;
 
 // Runs `work` for each partition on its owner I/O thread, then `done` on `network_loop` once all
 // are done (admin.cc). Any network thread.
@@ -115,6 +119,8 @@ class Broker : public net::RequestHandler {
   // sets the full new config map of one resource, then runs `done(error, message)` on this network
   // thread once the partitions run with it.
   using ChangeDone = std::function<void(ErrorCode, std::string)>;
+  // The cleaner's throttle and pace from the run-time broker configs over the properties file.
+  void apply_dynamic_cleaner_configs();
   void change_topic_configs(const RequestPtr& request, const std::string& topic,
                             const std::map<std::string, std::string>& configs, bool validate_only, ChangeDone done);
   void change_broker_configs(const RequestPtr& request, const std::string& broker,
@@ -142,10 +148,16 @@ class Broker : public net::RequestHandler {
   void park_fetch(std::shared_ptr<ParkedFetch> fetch);
   void wake_fetches(int network_thread);
   void notify_fetch_waiters(Partition& partition);
+  // Stopping: answers every fetch parked on this network thread now, with what there is.
+  void answer_parked_fetches(int network_thread);
 
   // The host and port this broker advertises in Metadata and FindCoordinator.
   std::pair<std::string, std::int32_t> advertised_endpoint() const;
   Status write_checkpoints();
+  // Metrics (broker_metrics.cc): starts the HTTP endpoint when metrics.listener is set, and
+  // renders one scrape on the endpoint's thread.
+  Status start_metrics();
+  std::string render_metrics();
 
   // Admin work on the partitions' owner I/O threads (admin.cc). Each runs `done` on the calling
   // network thread once every partition of the topic is handled.
@@ -174,6 +186,7 @@ class Broker : public net::RequestHandler {
   struct NetworkState {
     std::list<std::shared_ptr<ParkedFetch>> parked;
     bool wake_posted = false;
+    metrics::TopicCounters bytes_out;  // fetched record bytes by topic, counted by this thread
   };
   std::vector<std::unique_ptr<NetworkState>> network_states_;
   std::atomic<std::int64_t> next_producer_id_{0};
@@ -181,7 +194,13 @@ class Broker : public net::RequestHandler {
   std::vector<std::unique_ptr<GroupRuntime>> group_runtimes_;  // one per I/O thread
   std::shared_ptr<const Topic> consumer_offsets_;
   bool started_ = false;
+  std::atomic<bool> stopping_{false};  // a clean stop has begun: fetches are not parked
+  std::atomic<bool> serving_{false};   // start() finished: the thread vectors are fixed (metrics)
   std::unique_ptr<storage::FileIo> injected_file_io_;  // storage.faults (tests)
+  std::unique_ptr<LogCleaner> cleaner_;  // compaction (log_cleaner.h)
+  // The Prometheus endpoint (broker_metrics.cc): started last, stopped first, so a scrape that
+  // posts to the network and I/O threads always finds them running.
+  std::unique_ptr<metrics::HttpServer> metrics_server_;
 };
 
 }  // namespace sluice::broker

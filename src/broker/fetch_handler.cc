@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/respond.h"
+#include "metrics/cells.h"
 #include "protocol/fetch.h"
 
 namespace sluice::broker {
@@ -43,6 +44,22 @@ bool copy_range(const storage::FileRange& range, std::vector<std::byte>& out) {
     done += static_cast<std::size_t>(got);
   }
   return true;
+}
+}  // namespace
+
+namespace {
+// Counts one fetch answer on its network thread: record bytes by topic into that thread's
+// counters (no other thread writes them), and each partition's error code.
+void count_fetch(const ParkedFetch& fetch, const protocol::FetchResponse& response, metrics::TopicCounters& bytes_out) {
+  auto& cells = metrics::local();
+  for (std::size_t t = 0; t < response.responses.size(); ++t) {
+    std::uint64_t bytes = 0;
+    for (const auto& out : response.responses[t].partitions) {
+      bytes += out.records.size();
+      if (out.error_code != 0) cells.fetch_errors[static_cast<std::size_t>(metrics::error_code_slot(out.error_code))].add(1);
+    }
+    if (bytes > 0 && t < fetch.topics.size() && fetch.topics[t]) bytes_out.add(fetch.topics[t]->id, bytes);
+  }
 }
 }  // namespace
 
@@ -106,6 +123,7 @@ bool Broker::try_complete_fetch(ParkedFetch& fetch, bool deadline_passed) {
   bool enough = total_bytes >= fetch.body.min_bytes || total_bytes >= max_bytes;
   if (!(enough || deadline_passed || any_error || fetch.body.max_wait_ms <= 0)) return false;
   fetch.done = true;
+  count_fetch(fetch, response, network_states_[static_cast<std::size_t>(fetch.network_thread)]->bytes_out);
   respond_fetch(fetch.request, std::move(response));
   return true;
 }
@@ -176,6 +194,7 @@ void Broker::handle_fetch(const RequestPtr& request) {
   if (fetch->body.session_id != 0 || fetch->body.session_epoch > 0) {
     protocol::FetchResponse response;
     response.error_code = fetch_session_id_not_found;
+    metrics::local().fetch_errors[static_cast<std::size_t>(metrics::error_code_slot(fetch_session_id_not_found))].add(1);
     return respond(*request, response);
   }
   for (const auto& wanted : fetch->body.topics) {
@@ -189,11 +208,22 @@ void Broker::handle_fetch(const RequestPtr& request) {
   }
   if (try_complete_fetch(*fetch, false)) return;
   auto& state = *network_states_[static_cast<std::size_t>(fetch->network_thread)];
-  if (state.parked.size() >= static_cast<std::size_t>(config_.fetch_parked_max)) {
-    try_complete_fetch(*fetch, true);  // purgatory full: answer with what there is
+  if (state.parked.size() >= static_cast<std::size_t>(config_.fetch_parked_max) ||
+      stopping_.load(std::memory_order_acquire)) {
+    try_complete_fetch(*fetch, true);  // purgatory full, or stopping: answer with what there is
     return;
   }
   park_fetch(std::move(fetch));
+}
+
+void Broker::answer_parked_fetches(int network_thread) {
+  auto& state = *network_states_[static_cast<std::size_t>(network_thread)];
+  auto parked = std::move(state.parked);
+  state.parked.clear();
+  for (auto& fetch : parked) {
+    fetch->is_parked = false;
+    if (!fetch->done && !fetch->request->connection->closed()) try_complete_fetch(*fetch, true);
+  }
 }
 
 void Broker::park_fetch(std::shared_ptr<ParkedFetch> fetch) {

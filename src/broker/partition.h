@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "base/uuid.h"
+#include "metrics/histogram.h"
 #include "storage/flusher.h"
 #include "storage/log.h"
 
@@ -58,6 +59,10 @@ struct Partition {
   std::atomic<std::uint32_t> message_bytes_max{1048588};  // settings.message_bytes_max, for validation
   std::atomic<bool> deleted{false};  // the topic was deleted: appends are refused
   std::int64_t flushed_ms = 0;  // owner I/O thread: when its last flush was asked for (flush.ms)
+  // Produced record bytes and records appended (client produces only), written by the owner I/O
+  // thread alone, so no other thread contends for the line; a scrape reads them.
+  metrics::LocalCounter bytes_in;
+  metrics::LocalCounter records_in;
 };
 
 struct Topic {

@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "broker/respond.h"
+#include "metrics/cells.h"
 #include "protocol/produce.h"
 #include "protocol/record_batch.h"
 
@@ -64,6 +65,8 @@ std::optional<std::int64_t> append_one(AppendItem& item, storage::Flusher& flush
     return std::nullopt;
   }
   producers.update(parse_record_batch_header(item.batch.data()));  // the batch now holds its offset
+  partition.bytes_in.add(item.batch.size());
+  partition.records_in.add(static_cast<std::uint64_t>(appended.value().last_offset - appended.value().base_offset + 1));
   item.out->base_offset = appended.value().base_offset;
   item.out->log_start_offset = appended.value().log_start_offset;
   return appended.value().last_offset + 1;
@@ -132,9 +135,13 @@ void Broker::handle_produce(const RequestPtr& request) {
     }
   }
   auto finish = [this](const std::shared_ptr<ProduceJob>& done) {
+    auto& cells = metrics::local();
     for (const auto& topic_out : done->response.topics)
       for (const auto& out : topic_out.partitions)
-        if (out.error_code != 0) done->any_error = true;
+        if (out.error_code != 0) {
+          done->any_error = true;
+          cells.produce_errors[static_cast<std::size_t>(metrics::error_code_slot(out.error_code))].add(1);
+        }
     if (done->body.acks == 0) {
       // No response can carry an error for acks=0: close the connection, as Kafka does.
       if (done->any_error) done->request->connection->close("acks=0 produce failed");

@@ -2,9 +2,18 @@
 #pragma once
 
 #include "base/log.h"
+#include "base/clock.h"
 #include "broker/broker.h"
+#include "metrics/cells.h"
 
 namespace sluice::broker {
+
+// Records the time from the request frame arriving to its response being handed to the
+// connection, in the calling thread's cells. Call once, when the response is queued.
+inline void observe_request_latency(const RequestContext& request) {
+  auto slot = static_cast<std::size_t>(metrics::api_key_slot(request.header.api_key));
+  metrics::local().request_latency[slot].observe_ns(monotonic_ns() - request.received_ns);
+}
 
 template <class Message>
 bool Broker::decode_body(RequestContext& request, Message& message) {
@@ -27,6 +36,7 @@ void Broker::respond(RequestContext& request, const Response& response) {
   protocol::encode(writer, response, request.header.api_version);
   protocol::finish_frame(writer);
   request.connection->complete_response(request.slot, std::move(writer));
+  observe_request_latency(request);
 }
 
 }  // namespace sluice::broker

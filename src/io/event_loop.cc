@@ -52,7 +52,7 @@ void EventLoop::Wakeup::arm() {
 }
 
 void EventLoop::Wakeup::complete(int result, std::uint32_t) {
-  if (result < 0 && result != -EINTR && result != -EAGAIN) {
+  if (result < 0 && result != -EINTR && result != -EAGAIN && result != -ECANCELED) {
     LOG_ERROR("eventfd_read", "errno=%d", -result);
   }
   if (!loop_.stopping_.load()) arm();
@@ -67,6 +67,7 @@ io_uring_sqe* EventLoop::sqe(Completion* completion) {
     entry = io_uring_get_sqe(&ring_);
   }
   io_uring_sqe_set_data(entry, completion);
+  if (completion != nullptr) inflight_.store(inflight_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return entry;
 }
 
@@ -92,6 +93,10 @@ void EventLoop::submit_sync_file_range(Completion* completion, int fd, std::uint
 
 void EventLoop::submit_multishot_accept(Completion* completion, int listen_fd, int flags) {
   io_uring_prep_multishot_accept(sqe(completion), listen_fd, nullptr, nullptr, flags);
+}
+
+void EventLoop::submit_cancel(Completion* target) {
+  io_uring_prep_cancel(sqe(nullptr), target, IORING_ASYNC_CANCEL_ALL);
 }
 
 void EventLoop::post(Task task) {
@@ -156,8 +161,6 @@ std::int64_t EventLoop::next_timer_delay_ms() const {
 
 void EventLoop::run() {
   SLUICE_ASSERT(on_loop_thread(), "run() must be called on the thread that called init()");
-  constexpr unsigned kBatchMax = 256;
-  io_uring_cqe* cqes[kBatchMax];
   while (!stopping_.load()) {
     run_posted();
     run_timers();
@@ -177,16 +180,44 @@ void EventLoop::run() {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       LOG_ERROR("io_uring_wait", "errno=%d", -rc);
     }
-    unsigned count = io_uring_peek_batch_cqe(&ring_, cqes, kBatchMax);
-    for (unsigned i = 0; i < count; ++i) {
-      auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqes[i]));
-      int result = cqes[i]->res;
-      std::uint32_t flags = cqes[i]->flags;
-      io_uring_cqe_seen(&ring_, cqes[i]);
-      if (completion != nullptr) completion->complete(result, flags);
-    }
+    reap();
   }
   run_posted();
+  cancel_and_reap_all(1000);
+}
+
+unsigned EventLoop::reap() {
+  constexpr unsigned kBatchMax = 256;
+  io_uring_cqe* cqes[kBatchMax];
+  unsigned count = io_uring_peek_batch_cqe(&ring_, cqes, kBatchMax);
+  for (unsigned i = 0; i < count; ++i) {
+    auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqes[i]));
+    int result = cqes[i]->res;
+    std::uint32_t flags = cqes[i]->flags;
+    io_uring_cqe_seen(&ring_, cqes[i]);
+    if (completion == nullptr) continue;
+    if (!completion_has_more(flags)) inflight_.store(inflight_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    completion->complete(result, flags);
+  }
+  return count;
+}
+
+void EventLoop::cancel_and_reap_all(std::int64_t timeout_ms) {
+  const std::int64_t deadline = monotonic_ms() + timeout_ms;
+  while (inflight_.load(std::memory_order_relaxed) > 0) {
+    // Completions may start new operations (they see the loop stopping and mostly do not), so
+    // cancel again each round.
+    io_uring_prep_cancel(sqe(nullptr), nullptr, IORING_ASYNC_CANCEL_ANY);
+    __kernel_timespec timeout{0, 10 * 1000000};
+    io_uring_cqe* first = nullptr;
+    io_uring_submit_and_wait_timeout(&ring_, &first, 1, &timeout, nullptr);
+    reap();
+    run_posted();
+    if (monotonic_ms() >= deadline) {
+      LOG_WARN("event_loop_stop_incomplete", "inflight=%zu", inflight_.load(std::memory_order_relaxed));
+      return;
+    }
+  }
 }
 
 Status pin_current_thread(int cpu) {

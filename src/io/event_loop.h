@@ -50,9 +50,14 @@ class EventLoop {
 
   // Sets up the ring on the calling thread (the loop's thread).
   Status init(const LoopConfig& config);
-  // Runs until stop(); returns after draining posted tasks.
+  // Runs until stop(). Before it returns it runs the posted tasks, then cancels every operation
+  // still in flight and delivers their completions (for at most a second), so nothing an
+  // operation holds (a connection's recv keeps its Connection alive) outlives the loop.
   void run();
   void stop();
+  // Operations submitted and not finished (a multishot one counts until its last completion).
+  // Exact on the loop thread; a recent value from any other.
+  std::size_t inflight() const { return inflight_.load(std::memory_order_relaxed); }
 
   // Any thread: queues `task` to run on this loop's thread.
   void post(Task task);
@@ -69,6 +74,9 @@ class EventLoop {
   void submit_sync_file_range(Completion* completion, int fd, std::uint64_t position, std::uint32_t bytes);
   // Completes once per accepted connection (IORING_CQE_F_MORE set while it stays armed).
   void submit_multishot_accept(Completion* completion, int listen_fd, int flags);
+  // Asks the kernel to cancel `target`'s operation(s): they complete with -ECANCELED (or with
+  // their result, if they finished first). The cancel request itself completes silently.
+  void submit_cancel(Completion* target);
 
   // Runs `task` once at least `delay_ms` from now. Loop thread only.
   TimerId add_timer(std::int64_t delay_ms, Task task);
@@ -91,6 +99,10 @@ class EventLoop {
   io_uring_sqe* sqe(Completion* completion);
   void run_posted();
   void run_timers();
+  // Delivers the completions ready now; returns how many.
+  unsigned reap();
+  // After the loop stopped: cancel everything in flight and reap until nothing is left.
+  void cancel_and_reap_all(std::int64_t timeout_ms);
   std::int64_t next_timer_delay_ms() const;
 
   io_uring ring_{};
@@ -99,6 +111,7 @@ class EventLoop {
   Wakeup wakeup_{*this};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<std::size_t> inflight_{0};
   std::mutex posted_mutex_;
   std::vector<Task> posted_;
   std::vector<Task> running_;

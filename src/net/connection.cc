@@ -53,8 +53,10 @@ void Connection::close(const char* reason) {
   if (on_closed) on_closed(*this);
 }
 
+void Connection::stop_reading() { reading_stopped_ = true; }
+
 void Connection::arm_recv() {
-  if (closed_ || recv_armed_) return;
+  if (closed_ || recv_armed_ || reading_stopped_) return;
   if (pending_.size() + deferred.size() >= limits_.requests_inflight_max) return;  // resumes on flush
   if (budget_.exhausted()) {
     // Global backpressure: nothing signals when other connections give bytes back, so look
@@ -90,6 +92,7 @@ void Connection::on_recv(int result) {
     if (result == -EINTR || result == -EAGAIN) return arm_recv();
     return close(std::strerror(-result));
   }
+  if (reading_stopped_) return;  // shutting down: new requests are not taken
   read_bytes_ += static_cast<std::size_t>(result);
   // While frames are parsed, responses may go out; they must not re-arm the recv into a buffer
   // that parse_frames is still moving.

@@ -47,6 +47,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection& operator=(const Connection&) = delete;
 
   void start();
+  // Stop at shutdown: reads no more requests (bytes that arrive are ignored); the ones already
+  // read are still answered.
+  void stop_reading();
+  // Nothing is owed to the client: no response waiting or being sent, no request held back, no
+  // write on the I/O threads.
+  bool idle() const { return pending_.empty() && deferred.empty() && writes_inflight == 0; }
   // Closes after logging why; outstanding responses are dropped. Safe to call more than once.
   void close(const char* reason);
   bool closed() const { return closed_; }
@@ -116,6 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionLimits limits_;
   MemoryBudget& budget_;
   bool budget_retry_armed_ = false;
+  bool reading_stopped_ = false;
   std::uint64_t id_;
   int thread_index_;
   bool closed_ = false;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "metrics/cells.h"
 
 namespace sluice::net {
 
@@ -81,11 +82,32 @@ void NetworkThread::run(std::atomic<int>* started) {
   arm_accept();
   started->store(1);
   loop_.run();
+  metrics::local().connections_closed.add(connections_.size());  // closed below without on_closed
   for (auto& [id, connection] : connections_) {
     connection->on_closed = nullptr;
     connection->close("shutdown");
   }
   connections_.clear();
+}
+
+void NetworkThread::begin_drain() {
+  loop_.post([this] {
+    if (draining_) return;
+    draining_ = true;
+    loop_.submit_cancel(&accept_op_);
+    for (auto& [id, connection] : connections_) connection->stop_reading();
+    check_drained();
+  });
+}
+
+void NetworkThread::check_drained() {
+  for (auto& [id, connection] : connections_) {
+    if (!connection->idle()) {
+      loop_.add_timer(2, [this] { check_drained(); });
+      return;
+    }
+  }
+  drained_.store(true, std::memory_order_release);
 }
 
 void NetworkThread::stop_and_join() {
@@ -98,6 +120,14 @@ void NetworkThread::arm_accept() {
 }
 
 void NetworkThread::AcceptOp::complete(int result, std::uint32_t flags) {
+  if (thread.draining_ || result == -ECANCELED) {
+    if (result >= 0) ::close(result);  // accepted just before the cancel
+    if (!io::completion_has_more(flags) && thread.listen_fd_ >= 0) {
+      ::close(thread.listen_fd_);  // the port is free again once nothing waits on it
+      thread.listen_fd_ = -1;
+    }
+    return;
+  }
   if (result >= 0) {
     thread.on_accept(result);
   } else if (result != -EINTR && result != -EAGAIN && result != -ECONNABORTED) {
@@ -109,6 +139,7 @@ void NetworkThread::AcceptOp::complete(int result, std::uint32_t flags) {
 void NetworkThread::on_accept(int fd) {
   if (connections_.size() >= config_.connections_max) {
     LOG_WARN("connection_refused", "reason=max.connections open=%zu", connections_.size());
+    metrics::local().connections_refused.add(1);
     ::close(fd);
     return;
   }
@@ -116,8 +147,11 @@ void NetworkThread::on_accept(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::uint64_t id = next_connection_id_++;
   auto connection = std::make_shared<Connection>(loop_, fd, handler_, config_.limits, budget_, id, index_);
-  connection->on_closed = [this](Connection& closed) { connections_.erase(closed.id()); };
+  connection->on_closed = [this](Connection& closed) {
+    if (connections_.erase(closed.id()) > 0) metrics::local().connections_closed.add(1);
+  };
   connections_.emplace(id, connection);
+  metrics::local().connections_accepted.add(1);
   connection->start();
 }
 

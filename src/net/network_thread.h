@@ -34,6 +34,11 @@ class NetworkThread {
   // Binds the listening socket on the caller's thread (so bind errors stop start-up), then
   // starts the thread. Returns once the loop runs.
   Status start();
+  // Any thread. The first step of a clean stop: stop accepting (the listening socket closes),
+  // stop reading requests, keep answering the ones already read. drained() turns true once no
+  // connection is owed anything.
+  void begin_drain();
+  bool drained() const { return drained_.load(std::memory_order_acquire); }
   void stop_and_join();
   io::EventLoop& loop() { return loop_; }
   int index() const { return index_; }
@@ -49,6 +54,7 @@ class NetworkThread {
   void run(std::atomic<int>* started);
   void arm_accept();
   void on_accept(int fd);
+  void check_drained();
 
   int index_;
   NetworkThreadConfig config_;
@@ -61,6 +67,8 @@ class NetworkThread {
   AcceptOp accept_op_{*this};
   std::uint64_t next_connection_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  bool draining_ = false;  // loop thread
+  std::atomic<bool> drained_{false};
 };
 
 // Opens a listening TCP socket with SO_REUSEPORT on host:port (empty host: all interfaces).

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "metrics/cells.h"
 #include "storage/file_io.h"
 
 namespace sluice::storage {
@@ -14,6 +16,7 @@ namespace sluice::storage {
 struct SyncOp final : io::Completion {
   Flusher::Round* round = nullptr;
   int fd = -1;
+  std::int64_t submitted_ns = 0;  // for the fsync latency histogram
   void complete(int result, std::uint32_t flags) override;
 };
 
@@ -24,6 +27,7 @@ struct Flusher::Round {
   int directory_fd = -1;
   int syncs_pending = 0;
   int error = 0;  // the first failure's errno
+  std::int64_t started_ns = 0;  // for the flush (group commit) latency histogram
   std::vector<SyncOp> ops;
 
   ~Round() {
@@ -37,7 +41,10 @@ struct Flusher::Round {
   }
 };
 
-void SyncOp::complete(int result, std::uint32_t) { round->sync_finished(fd, result); }
+void SyncOp::complete(int result, std::uint32_t) {
+  metrics::local().fsync_latency.observe_ns(monotonic_ns() - submitted_ns);
+  round->sync_finished(fd, result);
+}
 
 // Write-back started with sync_file_range: nothing waits for it; it holds the segment (and so
 // its fd) until the kernel answers.
@@ -70,6 +77,7 @@ void Flusher::start_round(Log& log, LogState& state) {
   Round* round = owned.get();
   round->flusher = this;
   round->log = &log;
+  round->started_ns = monotonic_ns();
   round->plan = log.plan_flush();
   std::size_t count = round->plan.targets.size() + (round->plan.directory ? 1 : 0);
   round->ops.resize(count);
@@ -89,6 +97,7 @@ void Flusher::start_round(Log& log, LogState& state) {
     op.round = round;
     bool is_file = i < round->plan.targets.size();
     op.fd = is_file ? round->plan.targets[i].fd : round->directory_fd;
+    op.submitted_ns = round->started_ns;
     loop_.submit_fsync(&op, op.fd, is_file && round->plan.targets[i].data_only);
   }
 }
@@ -97,6 +106,7 @@ void Flusher::finish_round(Round* round) {
   auto owned = std::move(rounds_.at(round));
   rounds_.erase(round);
   ++rounds_completed_;
+  metrics::local().flush_latency.observe_ns(monotonic_ns() - round->started_ns);
   if (round->log == nullptr) return;  // forgotten meanwhile
   Log& log = *round->log;
   LogState& state = logs_.at(&log);

@@ -45,6 +45,12 @@ class Flusher {
 
   std::size_t rounds_completed() const { return rounds_completed_; }
   std::size_t waiters_served() const { return waiters_served_; }
+  // Requests waiting for a round (acks=all in durable mode, background flushes). O(logs).
+  std::size_t waiters_pending() const {
+    std::size_t count = 0;
+    for (const auto& [log, state] : logs_) count += state.waiters.size();
+    return count;
+  }
 
   struct Round;  // one round of syncs for one log (flusher.cc)
 

@@ -96,5 +96,33 @@ TEST(Config, ReadsPropertiesFiles) {
   EXPECT_FALSE(read_properties_file("/nonexistent/sluice.properties").is_ok());
 }
 
+// metrics.listener: host:port (IPv6 in brackets), "" or "none" to turn it off; a value without a
+// port or with a bad one is refused. Checks each case and the text DescribeConfigs reports.
+TEST(Config, MetricsListener) {
+  Config config;
+  std::vector<std::string> unknown;
+  EXPECT_TRUE(config.metrics_enabled);
+  EXPECT_EQ(broker_config_values(config).at("metrics.listener"), "127.0.0.1:9644");
+  ASSERT_TRUE(apply_properties({{"metrics.listener", "0.0.0.0:9100"}}, config, unknown).is_ok());
+  EXPECT_EQ(config.metrics_host, "0.0.0.0");
+  EXPECT_EQ(config.metrics_port, 9100);
+  ASSERT_TRUE(apply_properties({{"metrics.listener", "[::1]:9101"}}, config, unknown).is_ok());
+  EXPECT_EQ(config.metrics_host, "::1");
+  EXPECT_EQ(broker_config_values(config).at("metrics.listener"), "[::1]:9101");
+  ASSERT_TRUE(apply_properties({{"metrics.listener", "none"}}, config, unknown).is_ok());
+  EXPECT_FALSE(config.metrics_enabled);
+  EXPECT_EQ(broker_config_values(config).at("metrics.listener"), "none");
+  ASSERT_TRUE(apply_properties({{"metrics.listener", ":9102"}}, config, unknown).is_ok());
+  EXPECT_TRUE(config.metrics_enabled);
+  EXPECT_EQ(config.metrics_host, "");
+  Config empty;
+  ASSERT_TRUE(apply_properties({{"metrics.listener", ""}}, empty, unknown).is_ok());
+  EXPECT_FALSE(empty.metrics_enabled);
+  EXPECT_FALSE(apply_properties({{"metrics.listener", "localhost"}}, config, unknown).is_ok());
+  EXPECT_FALSE(apply_properties({{"metrics.listener", "localhost:99999"}}, config, unknown).is_ok());
+  EXPECT_FALSE(apply_properties({{"metrics.listener", "localhost:x"}}, config, unknown).is_ok());
+  EXPECT_TRUE(unknown.empty());
+}
+
 }  // namespace
 }  // namespace sluice
