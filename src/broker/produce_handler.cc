@@ -1,13 +1,17 @@
 // Produce: validate each partition's batch on the network thread (CRC, sizes, counts; never
 // decompressing), hand the appends to the partitions' I/O threads, answer when all are done.
+// The one exception to "never decompressing", as in Kafka: a batch for a compacted topic is read
+// on its I/O thread to refuse records without a key (they could never be compacted).
 #include <map>
 #include <optional>
 
 #include "base/clock.h"
 #include "broker/respond.h"
 #include "metrics/cells.h"
+#include "protocol/compression.h"
 #include "protocol/produce.h"
 #include "protocol/record_batch.h"
+#include "protocol/records.h"
 
 namespace sluice::broker {
 namespace {
@@ -32,6 +36,24 @@ void set_error(protocol::ProduceResponse::Partition& out, ErrorCode error, std::
   if (!message.empty()) out.error_message = std::move(message);
 }
 
+// Kafka's rule for compacted topics: every record needs a key. Reads (and decompresses) the batch.
+bool every_record_has_a_key(std::span<const std::byte> batch) {
+  const RecordBatchHeader header = parse_record_batch_header(batch.data());
+  std::span<const std::byte> area = batch.subspan(record_batch_header_bytes);
+  std::vector<std::byte> decompressed;
+  if (header.compression() != 0) {
+    auto records = decompress_records(header.compression(), area, decompressed_records_bytes_max);
+    if (!records.is_ok()) return false;
+    decompressed = std::move(records).value();
+    area = decompressed;
+  }
+  bool keyed = true;
+  bool parsed = protocol::parse_records(area, header.record_count, [&keyed](const protocol::RecordView& record) {
+    keyed = keyed && record.key.has_value();
+  });
+  return parsed && keyed;
+}
+
 // Runs on the partition's I/O thread. Returns the offset the answer must wait to be durable
 // below (acks=all in durable mode), or nullopt to answer now.
 std::optional<std::int64_t> append_one(AppendItem& item, storage::Flusher& flusher, std::function<void()> on_high_watermark) {
@@ -53,6 +75,12 @@ std::optional<std::int64_t> append_one(AppendItem& item, storage::Flusher& flush
     item.out->log_start_offset = partition.log->log_start_offset();
     // The original may still be on its way to the disk: the retry's answer waits for it too.
     return partition.log->log_end_offset();
+  }
+  if (partition.settings.cleanup_compact && !every_record_has_a_key(item.batch)) {
+    set_error(*item.out, ErrorCode::invalid_record,
+              "Compacted topic cannot accept message without key in topic partition " + partition.topic + "-" +
+                  std::to_string(partition.index) + ".");
+    return std::nullopt;
   }
   std::int64_t now = wall_ms();
   if (partition.settings.log_append_time) {

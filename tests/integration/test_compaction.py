@@ -151,3 +151,31 @@ def test_sigkill_in_the_middle_of_a_clean_leaves_a_readable_log():
         assert b.stop() == 0
         b.start()
         check_view(consume_all(b.bootstrap, topic), expected)
+
+
+@harness.timeout(60)
+def test_records_without_a_key_are_refused_by_a_compacted_topic():
+    import kproto
+    with Broker() as b:
+        topic = harness.unique("compactkeys")
+        b.create_topic(topic, 1, configs={"cleanup.policy": "compact"})
+        plain = harness.unique("plain")
+        b.create_topic(plain, 1)
+        with b.client() as c:
+            for codec in (kproto.CODEC_NONE, kproto.CODEC_LZ4, kproto.CODEC_ZSTD):
+                keyless = kproto.build_batch([kproto.Record(b"v1", key=b"k"), kproto.Record(b"v2")], codec=codec)
+                p = c.produce_one(topic, 0, keyless)
+                assert p["error_code"] == kproto.INVALID_RECORD, (codec, p)
+                assert "without key" in (p.get("error_message") or ""), p
+                keyed = kproto.build_batch([kproto.Record(b"v1", key=b"k"), kproto.Record(b"v2", key=b"j")], codec=codec)
+                p = c.produce_one(topic, 0, keyed)
+                assert p["error_code"] == 0, (codec, p)
+            # A topic that is not compacted takes records without a key.
+            p = c.produce_one(plain, 0, kproto.build_batch([kproto.Record(b"v")]))
+            assert p["error_code"] == 0, p
+        consumer = confluent_kafka.Consumer({"bootstrap.servers": b.bootstrap, "group.id": harness.unique("g")})
+        try:
+            low, high = consumer.get_watermark_offsets(confluent_kafka.TopicPartition(topic, 0), timeout=10)
+        finally:
+            consumer.close()
+        assert (low, high) == (0, 6), (low, high)  # only the three keyed batches went in
