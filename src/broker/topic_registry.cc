@@ -418,6 +418,25 @@ std::shared_ptr<Partition> TopicRegistry::make_partition(const Topic& topic, std
   return partition;
 }
 
+Status TopicRegistry::make_partitions(Topic& topic, std::int32_t total_count, const TopicSettings& settings) {
+  const auto first = static_cast<std::int32_t>(topic.partitions.size());
+  for (std::int32_t index = first; index < total_count; ++index) {
+    Status made;
+    auto partition = make_partition(topic, index, settings, &made);
+    if (!made.is_ok()) {
+      // Leave no partial partitions behind: their directories would be loaded at the next start.
+      topic.partitions.resize(static_cast<std::size_t>(first));
+      for (std::int32_t created = first; created <= index; ++created) {
+        std::error_code ignored;
+        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(topic.name, created), ignored);
+      }
+      return made;
+    }
+    topic.partitions.push_back(std::move(partition));
+  }
+  return Status::ok();
+}
+
 CreateTopicResult TopicRegistry::add_partitions(const std::string& name, std::int32_t total_count, bool validate_only) {
   CreateTopicResult result;
   std::lock_guard lock(create_mutex_);
@@ -448,20 +467,10 @@ CreateTopicResult TopicRegistry::add_partitions(const std::string& name, std::in
   }
   if (validate_only) return result;
   auto topic = std::make_shared<Topic>(old_topic);
-  TopicSettings settings = settings_for(topic->configs);
-  for (std::int32_t index = have; index < total_count; ++index) {
-    Status made;
-    auto partition = make_partition(*topic, index, settings, &made);
-    if (!made.is_ok()) {
-      for (std::int32_t created = have; created <= index; ++created) {
-        std::error_code ignored;
-        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(name, created), ignored);
-      }
-      result.error = ErrorCode::kafka_storage_error;
-      result.message = made.to_string();
-      return result;
-    }
-    topic->partitions.push_back(std::move(partition));
+  if (Status made = make_partitions(*topic, total_count, settings_for(topic->configs)); !made.is_ok()) {
+    result.error = ErrorCode::kafka_storage_error;
+    result.message = made.to_string();
+    return result;
   }
   auto next = std::make_shared<TopicMap>(*current);
   next->by_name[name] = topic;
@@ -515,21 +524,10 @@ CreateTopicResult TopicRegistry::create(const std::string& name, std::int32_t pa
   topic->internal = name.rfind("__", 0) == 0;
   topic->configs = configs;
   TopicSettings settings = settings_for(configs);
-  for (std::int32_t index = 0; index < partition_count; ++index) {
-    Status made;
-    auto partition = make_partition(*topic, index, settings, &made);
-    if (!made.is_ok()) {
-      // Leave no partial topic behind: its directories would be loaded at the next start.
-      topic->partitions.clear();
-      for (std::int32_t created = 0; created <= index; ++created) {
-        std::error_code ignored;
-        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(name, created), ignored);
-      }
-      result.error = ErrorCode::kafka_storage_error;
-      result.message = made.to_string();
-      return result;
-    }
-    topic->partitions.push_back(std::move(partition));
+  if (Status made = make_partitions(*topic, partition_count, settings); !made.is_ok()) {
+    result.error = ErrorCode::kafka_storage_error;
+    result.message = made.to_string();
+    return result;
   }
   auto next = std::make_shared<TopicMap>(*current);
   next->by_name[name] = topic;

@@ -101,6 +101,9 @@ class TopicRegistry {
   TopicSettings settings_for(const std::map<std::string, std::string>& configs) const;
   std::shared_ptr<Partition> make_partition(const Topic& topic, std::int32_t index, const TopicSettings& settings,
                                             Status* status);
+  // Appends partitions until the topic has total_count, each with its directory and empty log; on
+  // a failure removes the ones it made (directories included) and returns the error.
+  Status make_partitions(Topic& topic, std::int32_t total_count, const TopicSettings& settings);
   Status save_broker_configs();
   Status load_broker_configs();
   int owner_for(const std::string& topic, std::int32_t partition) const;
