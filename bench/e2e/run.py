@@ -214,11 +214,11 @@ class Harness:
 
     def scale_partition_count(self):
         """The profile's partition count, or fewer when the open-file limit cannot hold them: the
-        broker keeps 3 descriptors per partition and refuses a topic past (limit - 1024) / 3
+        broker keeps one descriptor per idle partition and refuses a topic past limit - 1024
         partitions in all (50 are __consumer_offsets).  Returns (count, reason or None)."""
         wanted = self.profile["scale_partitions"]
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        fit = (soft - 1024) // 3 - 50 - 100
+        fit = soft - 1024 - 50 - 100
         if fit < wanted:
             return fit, "open-file limit %d holds only %d partitions (raise the hard limit: ulimit -Hn)" % (soft, fit)
         return wanted, None

@@ -385,10 +385,11 @@ std::string TopicRegistry::check_partition_limits(const TopicMap& current, std::
   if (existing + partition_count > config_.partitions_max)
     return "the broker would hold " + std::to_string(existing + partition_count) + " partitions, over partitions.max=" +
            std::to_string(config_.partitions_max);
-  // Each partition keeps its segment, offset index and time index open; keep room for sockets.
+  // Each segment keeps its .log open (indexes hold no fd), so an idle partition costs one; keep
+  // room for sockets and the extra segments of busy partitions.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
-    std::int64_t needed = (existing + partition_count) * 3 + 1024;
+    std::int64_t needed = existing + partition_count + 1024;
     if (needed > static_cast<std::int64_t>(files.rlim_cur))
       return "not enough file descriptors for " + std::to_string(existing + partition_count) +
              " partitions (open files limit " + std::to_string(files.rlim_cur) + "; raise LimitNOFILE)";

@@ -44,6 +44,33 @@ class FileIo {
 FileIo& file_io();
 void set_file_io(FileIo* io);
 
+// Owns one fd and closes it through file_io() (so an injecting FileIo sees the close).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) file_io().close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // Injects failures into chosen operations on files whose path contains a substring; every other
 // call goes to the system. Built from `storage.faults` (a test-only broker setting) or by tests.
 // Rule syntax, rules separated by ';':  <op>:<error>[:path=<substring>][:after=<n>][:count=<n>]

@@ -10,6 +10,7 @@
 
 #include "base/assert.h"
 #include "base/endian.h"
+#include "base/log.h"
 
 namespace sluice::storage {
 
@@ -18,35 +19,45 @@ namespace sluice::storage {
 Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::filesystem::path& path, std::uint32_t entry_bytes,
                                                    std::uint32_t capacity_bytes, bool active) {
   SLUICE_ASSERT(entry_bytes == 8 || entry_bytes == 12, "entry_bytes=%u", entry_bytes);
-  int fd = file_io().open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::from_errno(errno, "open " + path.string());
-  std::unique_ptr<IndexFile> file(new IndexFile(path, fd, entry_bytes));
+  UniqueFd fd(file_io().open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Status::from_errno(errno, "open " + path.string());
+  std::unique_ptr<IndexFile> file(new IndexFile(path, entry_bytes));
   struct stat st;
-  if (fstat(fd, &st) != 0) return Status::from_errno(errno, "fstat " + path.string());
+  if (fstat(fd.get(), &st) != 0) return Status::from_errno(errno, "fstat " + path.string());
   auto file_bytes = static_cast<std::uint64_t>(st.st_size);
   std::uint32_t entries = static_cast<std::uint32_t>(file_bytes / entry_bytes);
   std::uint32_t capacity_entries = capacity_bytes / entry_bytes;
-  file->entry_count_max_ = std::max(capacity_entries, entries);
   file->entry_count_.store(entries, std::memory_order_release);
   if (active) {
-    if (Status s = file->make_active(capacity_bytes); !s.is_ok()) return s;
-  } else if (Status s = file->map(std::size_t{entries} * entry_bytes); !s.is_ok()) {
-    return s;
+    capacity_entries = std::max(capacity_entries, entries);
+    std::size_t bytes = std::size_t{capacity_entries} * entry_bytes;
+    // Kafka sizes the active index file to the maximum with setLength (a sparse file).
+    if (file_io().ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0)
+      return Status::from_errno(errno, "ftruncate " + path.string());
+    if (Status s = file->map(fd.get(), bytes); !s.is_ok()) return s;
+    file->entry_count_max_ = capacity_entries;
+  } else {
+    if (Status s = file->map(fd.get(), std::size_t{entries} * entry_bytes); !s.is_ok()) return s;
+    file->entry_count_max_ = entries;
   }
-  if (!active) file->entry_count_max_ = entries;
-  return file;
+  return file;  // the fd closes here; the mapping keeps the file
 }
 
 IndexFile::~IndexFile() {
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
-  file_io().close(fd_);
 }
 
-Status IndexFile::map(std::size_t bytes) {
+UniqueFd IndexFile::open_fd() const {
+  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (fd.get() < 0) LOG_ERROR("storage.index_open", "path=%s errno=%d", path_.c_str(), errno);
+  return fd;
+}
+
+Status IndexFile::map(int fd, std::size_t bytes) {
   if (bytes <= mapped_bytes_) return Status::ok();
   // A mapping only grows (readers may hold pointers into it); it is replaced only while the
   // index is not shared yet (open, becoming active at open).
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return Status::from_errno(errno, "mmap " + path_.string());
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
   base_ = static_cast<std::byte*>(p);
@@ -54,12 +65,18 @@ Status IndexFile::map(std::size_t bytes) {
   return Status::ok();
 }
 
+Status IndexFile::resize(std::size_t bytes, std::size_t map_bytes) {
+  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (fd.get() < 0) return Status::from_errno(errno, "open " + path_.string());
+  if (file_io().ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0)
+    return Status::from_errno(errno, "ftruncate " + path_.string());
+  return map_bytes == 0 ? Status::ok() : map(fd.get(), map_bytes);
+}
+
 Status IndexFile::make_active(std::uint32_t capacity_bytes) {
   std::uint32_t capacity_entries = std::max(capacity_bytes / entry_bytes_, entry_count());
   std::size_t bytes = std::size_t{capacity_entries} * entry_bytes_;
-  // Kafka sizes the active index file to the maximum with setLength (a sparse file).
-  if (file_io().ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
-  if (Status s = map(bytes); !s.is_ok()) return s;
+  if (Status s = resize(bytes, bytes); !s.is_ok()) return s;
   entry_count_max_ = capacity_entries;
   return Status::ok();
 }
@@ -82,16 +99,17 @@ void IndexFile::truncate_entries(std::uint32_t count) {
 }
 
 Status IndexFile::trim() {
-  std::size_t bytes = std::size_t{entry_count()} * entry_bytes_;
   // The mapping stays as it is: nobody reads past the entries, which stay inside the file.
-  if (file_io().ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return Status::from_errno(errno, "ftruncate " + path_.string());
+  if (Status s = resize(std::size_t{entry_count()} * entry_bytes_, 0); !s.is_ok()) return s;
   entry_count_max_ = entry_count();
   return Status::ok();
 }
 
 Status IndexFile::sync() {
   // fsync writes back the pages dirtied through the shared mapping and a trimmed size.
-  if (file_io().fsync(fd_) != 0) return Status::from_errno(errno, "fsync " + path_.string());
+  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (fd.get() < 0) return Status::from_errno(errno, "open " + path_.string());
+  if (file_io().fsync(fd.get()) != 0) return Status::from_errno(errno, "fsync " + path_.string());
   return Status::ok();
 }
 

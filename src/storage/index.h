@@ -3,6 +3,9 @@
 //   .timeindex 12-byte entries: timestamp i64 BE, relative offset u32 BE
 // While a segment is active its index files are preallocated (sparse) to index_bytes_max rounded
 // down to a multiple of the entry size; on roll/close they are trimmed to their entries.
+// An index keeps no fd open: the mapping holds the file, and the rare calls that need an fd
+// (resize, fsync) open it by path for the call. A broker's open files are then one per segment
+// (its .log), which is what lets 10,000 partitions fit a 20,000-file limit.
 //
 // Threads: the segment's owner thread appends; any thread may look up. An entry is written to the
 // mapping before the entry count is stored (release); readers load the count (acquire) and read
@@ -16,10 +19,11 @@
 #include <optional>
 
 #include "base/status.h"
+#include "storage/file_io.h"
 
 namespace sluice::storage {
 
-// A file of fixed-size entries, mapped shared. Owns its fd and mapping.
+// A file of fixed-size entries, mapped shared. Owns its mapping; holds no fd between calls.
 class IndexFile {
  public:
   // Opens or creates path. active: size the file to capacity_bytes (rounded down to entries) so
@@ -45,15 +49,19 @@ class IndexFile {
   Status trim();
   Status sync();
   const std::filesystem::path& path() const { return path_; }
-  int fd() const { return fd_; }
+  // Any thread: a new fd of the file (invalid, with errno logged, if it cannot be opened), for a
+  // sync that runs elsewhere.
+  UniqueFd open_fd() const;
+  // Owner: the file was renamed to `path` (the cleaner's .cleaned -> final step).
+  void set_path(std::filesystem::path path) { path_ = std::move(path); }
 
  private:
-  IndexFile(std::filesystem::path path, int fd, std::uint32_t entry_bytes)
-      : path_(std::move(path)), fd_(fd), entry_bytes_(entry_bytes) {}
-  Status map(std::size_t bytes);
+  IndexFile(std::filesystem::path path, std::uint32_t entry_bytes) : path_(std::move(path)), entry_bytes_(entry_bytes) {}
+  Status map(int fd, std::size_t bytes);
+  // Sizes the file to `bytes` through a fresh fd; maps up to `map_bytes` (0: no new mapping).
+  Status resize(std::size_t bytes, std::size_t map_bytes);
 
   std::filesystem::path path_;
-  int fd_;
   std::uint32_t entry_bytes_;
   std::byte* base_ = nullptr;
   std::size_t mapped_bytes_ = 0;

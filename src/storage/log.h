@@ -24,6 +24,7 @@
 
 #include "base/error_code.h"
 #include "base/status.h"
+#include "storage/file_io.h"
 #include "storage/producer_state.h"
 #include "storage/segment_file.h"
 
@@ -66,12 +67,14 @@ struct ReadResult {
 
 // The files a flush must sync so that everything below end_offset survives a crash. Built by the
 // owner (Log::plan_flush), synced anywhere (Flusher: io_uring, off the owner thread), then handed
-// back to Log::flush_done on the owner thread. Holding the segments keeps their fds open.
+// back to Log::flush_done on the owner thread. Holding the segments keeps their .log fds open;
+// an index file keeps no fd (see IndexFile), so the plan opens it and holds that fd.
 struct FlushPlan {
   struct Target {
-    std::shared_ptr<Segment> segment;  // keeps the fds below open
-    int fd;
+    std::shared_ptr<Segment> segment;  // keeps a .log fd below open
+    int fd;                            // -1 when the index file could not be opened
     bool data_only;                    // fdatasync for .log files, fsync for the mmapped indexes
+    UniqueFd owned;                    // an index file's fd, opened for this plan
   };
   std::int64_t end_offset = 0;
   std::int64_t active_base_offset = 0;  // the active segment when planned

@@ -202,8 +202,10 @@ Result<std::size_t> Log::swap_cleaned(CleanPlan& plan) {
   for (const auto& group : plan.groups)
     for (const auto& old : group.replaced)
       if (Status s = old->remove_files(); !s.is_ok()) return fail(s);
-  for (const auto& group : plan.groups)
+  for (const auto& group : plan.groups) {
     if (Status s = rename_group_files(dir_, group.segment->base_offset(), swap_suffix, ""); !s.is_ok()) return fail(s);
+    group.segment->index_files_renamed(dir_);
+  }
   if (Status s = fsync_dir(dir_); !s.is_ok()) return fail(s);
 
   // 3. Publish; readers in flight keep the old segments (and their unlinked files) open.

@@ -33,10 +33,14 @@ FlushPlan Log::plan_flush() {
   plan.active_base_offset = snapshot->segments.back()->base_offset();
   for (const auto& segment : snapshot->segments) {
     if (segment->base_offset() < unflushed_base_offset_) continue;
-    plan.targets.push_back({segment, segment->file()->fd(), true});
+    plan.targets.push_back({segment, segment->file()->fd(), true, UniqueFd()});
     if (segment->base_offset() == plan.active_base_offset) continue;
-    plan.targets.push_back({segment, segment->offset_index().file().fd(), false});
-    plan.targets.push_back({segment, segment->time_index().file().fd(), false});
+    for (const IndexFile* index : {&segment->offset_index().file(), &segment->time_index().file()}) {
+      // A failed open leaves fd -1: its sync fails (EBADF) and the flush fails with it.
+      UniqueFd owned = index->open_fd();
+      int fd = owned.get();
+      plan.targets.push_back({segment, fd, false, std::move(owned)});
+    }
   }
   plan.directory = directory_dirty_;
   directory_dirty_ = false;

@@ -322,6 +322,11 @@ Result<std::int64_t> Segment::read_next_offset(std::uint64_t* end_position) cons
   return next_offset;
 }
 
+void Segment::index_files_renamed(const std::filesystem::path& dir) {
+  offset_index_->file().set_path(dir / segment_file_name(base_offset_, ".index"));
+  time_index_->file().set_path(dir / segment_file_name(base_offset_, ".timeindex"));
+}
+
 Status Segment::make_active() {
   if (Status s = offset_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
   return time_index_->file().make_active(config_.index_bytes_max);

@@ -68,6 +68,8 @@ class Segment {
   Result<std::int64_t> read_next_offset(std::uint64_t* end_position) const;
 
   Status make_active();  // Owner: preallocated index files (after open of the last segment).
+  // Owner: the index files now have their final names in `dir` (a cleaned segment after its swap).
+  void index_files_renamed(const std::filesystem::path& dir);
   Status seal();         // Owner: final time index entry, trim indexes, drop log preallocation.
   Status flush();        // Owner: fdatasync log and both indexes.
   // Owner: unlinks the three files (open fds stay valid for readers).

@@ -51,6 +51,43 @@ TEST(OffsetIndex, LayoutPreallocationTrimAndLookup) {
   EXPECT_EQ(reopened.value()->lookup(111).position, 8300u);
 }
 
+// An index holds no fd between calls (a broker's open files are one per segment): appends go
+// through the mapping, and resizing, syncing and a flush's fd open the file by path.
+TEST(IndexFile, KeepsNoFdOpenAndFollowsARename) {
+  test::TempDir dir;
+  auto open_fds = [] {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+    return count;
+  };
+  const std::size_t before = open_fds();
+  auto cleaned = dir.path() / "00000000000000000000.index.cleaned";
+  auto index = OffsetIndex::open(cleaned, 0, 800, true);
+  ASSERT_TRUE(index.is_ok());
+  auto& i = *index.value();
+  EXPECT_EQ(open_fds(), before);
+  i.append(3, 100);
+  ASSERT_TRUE(i.file().trim().is_ok());
+  ASSERT_TRUE(i.file().sync().is_ok());
+  EXPECT_EQ(open_fds(), before);
+  EXPECT_EQ(std::filesystem::file_size(cleaned), 8u);
+  {
+    UniqueFd fd = i.file().open_fd();
+    EXPECT_GE(fd.get(), 0);
+    EXPECT_EQ(open_fds(), before + 1);
+  }
+  EXPECT_EQ(open_fds(), before);
+  auto final_path = dir.path() / "00000000000000000000.index";
+  std::filesystem::rename(cleaned, final_path);
+  EXPECT_LT(i.file().open_fd().get(), 0);  // the old name is gone
+  i.file().set_path(final_path);
+  ASSERT_TRUE(i.file().make_active(800).is_ok());
+  EXPECT_EQ(std::filesystem::file_size(final_path), 800u);
+  i.append(9, 200);
+  EXPECT_EQ(i.lookup(9).position, 200u);
+  EXPECT_EQ(open_fds(), before);
+}
+
 TEST(OffsetIndex, PreallocatedZerosAreNotSane) {
   test::TempDir dir;
   auto path = dir.path() / "00000000000000000000.index";
