@@ -125,20 +125,34 @@ std::pair<std::uint64_t, std::uint64_t> murmur3_128(std::span<const std::byte> k
 
 }  // namespace
 
-OffsetMap::OffsetMap(std::size_t memory_bytes, double load_factor) {
+OffsetMap::OffsetMap(std::size_t memory_bytes, double load_factor) : load_factor_(load_factor) {
   SLUICE_ASSERT(load_factor > 0 && load_factor <= 1, "load_factor=%f", load_factor);
-  const std::size_t slots = memory_bytes / slot_bytes;
+  slot_count_max_ = memory_bytes / slot_bytes;
   // One slot always stays empty, so a probe for an absent key ends.
-  size_max_ = std::min(static_cast<std::size_t>(double(slots) * load_factor), slots == 0 ? 0 : slots - 1);
+  size_max_ = std::min(static_cast<std::size_t>(double(slot_count_max_) * load_factor),
+                       slot_count_max_ == 0 ? 0 : slot_count_max_ - 1);
   SLUICE_ASSERT(size_max_ >= 1, "dedupe buffer of %zu bytes holds no key", memory_bytes);
-  slots_.resize(slots);
   clear();
 }
 
 void OffsetMap::clear() {
-  for (Slot& slot : slots_) slot.offset = -1;
+  std::vector<Slot> fresh(std::min(initial_slots, slot_count_max_), Slot{0, 0, -1});
+  slots_.swap(fresh);
   size_ = 0;
   latest_offset_ = -1;
+}
+
+std::size_t OffsetMap::grow_at() const {
+  if (slots_.size() == slot_count_max_) return size_max_;
+  return std::min(static_cast<std::size_t>(double(slots_.size()) * load_factor_), slots_.size() - 1);
+}
+
+void OffsetMap::grow() {
+  std::vector<Slot> old(std::min(slots_.size() * 2, slot_count_max_), Slot{0, 0, -1});
+  old.swap(slots_);
+  for (const Slot& slot : old) {
+    if (slot.offset >= 0) slots_[find_slot(slot.digest_high, slot.digest_low)] = slot;
+  }
 }
 
 std::size_t OffsetMap::find_slot(std::uint64_t high, std::uint64_t low) const {
@@ -154,6 +168,7 @@ void OffsetMap::put(std::span<const std::byte> key, std::int64_t offset) {
   SLUICE_ASSERT(!full(), "size=%zu", size_);
   SLUICE_ASSERT(offset >= 0, "offset=%lld", (long long)offset);
   auto [high, low] = murmur3_128(key);
+  if (size_ >= grow_at()) grow();
   Slot& slot = slots_[find_slot(high, low)];
   if (slot.offset < 0) {
     ++size_;
@@ -762,6 +777,11 @@ Result<CleanPlan> Cleaner::prepare(const Log& log, const CleanRequest& request) 
   std::vector<std::byte> read_buffer;
   CleanRun run(request, config_, map_, throttler_, &read_buffer, &plan.stats);
   map_.clear();
+  // The map's memory goes back when this clean ends, whichever way it ends.
+  struct ReleaseMap {
+    OffsetMap& map;
+    ~ReleaseMap() { map.clear(); }
+  } release_map{map_};
   if (Status s = run.build_map(list, range.dirty_index, range.uncleanable_index, first_dirty); !s.is_ok()) return s;
   plan.stats.map_utilization = map_.utilization();
   plan.stats.map_duration_ns = monotonic_ns() - started_ns;

@@ -112,11 +112,16 @@ class Throttler {
 // Keys are stored as a 128-bit digest (MurmurHash3 x64-128; Kafka stores a 128-bit MD5), compared
 // by digest only, as Kafka does: two keys with the same 128-bit digest would count as one.
 // Open addressing with linear probing, 24 bytes per slot. One thread at a time.
+// Unlike Kafka's, which takes the whole buffer at start, the table starts small and doubles (up to
+// the budget) as keys come, and clear() gives the memory back: a broker whose compacted topics
+// have few keys never holds 128 MiB for them. Full still means the budget's slots x load factor.
 class OffsetMap {
  public:
   static constexpr std::size_t slot_bytes = 24;
+  static constexpr std::size_t initial_slots = 4096;
   // Requires: memory_bytes / slot_bytes * load_factor >= 1, 0 < load_factor <= 1.
   OffsetMap(std::size_t memory_bytes, double load_factor);
+  // Forgets every key and shrinks back to the initial table.
   void clear();
   // Kafka stops mapping at slots * load factor entries (log.cleaner.io.buffer.load.factor).
   bool full() const { return size_ >= size_max_; }
@@ -125,8 +130,11 @@ class OffsetMap {
   // The key's offset, -1 when absent.
   std::int64_t get(std::span<const std::byte> key) const;
   std::size_t size() const { return size_; }
+  // Slots in the table now (grows to slot_count_max()).
   std::size_t slot_count() const { return slots_.size(); }
-  double utilization() const { return slots_.empty() ? 0 : double(size_) / double(slots_.size()); }
+  std::size_t slot_count_max() const { return slot_count_max_; }
+  // Share of the budget's slots in use (Kafka's "buffer utilization").
+  double utilization() const { return double(size_) / double(slot_count_max_); }
   // The last offset the map covers (Kafka's latestOffset): -1 when nothing was mapped.
   std::int64_t latest_offset() const { return latest_offset_; }
   void update_latest_offset(std::int64_t offset) { latest_offset_ = std::max(latest_offset_, offset); }
@@ -138,8 +146,13 @@ class OffsetMap {
   };
   static_assert(sizeof(Slot) == slot_bytes);
   std::size_t find_slot(std::uint64_t high, std::uint64_t low) const;
+  // Entries the current table takes before it grows (or, at the budget, before full()).
+  std::size_t grow_at() const;
+  void grow();
 
   std::vector<Slot> slots_;
+  double load_factor_;
+  std::size_t slot_count_max_ = 0;
   std::size_t size_ = 0;
   std::size_t size_max_ = 0;
   std::int64_t latest_offset_ = -1;

@@ -714,6 +714,25 @@ TEST(OffsetMapTest, KeepsTheLatestOffsetAndStopsAtItsLoadFactor) {
   EXPECT_EQ(map.latest_offset(), -1);
 }
 
+// The table starts small, doubles as keys come (every key still found after each rehash), stops
+// at the budget's load factor like Kafka's, and clear() gives the memory back.
+TEST(OffsetMapTest, GrowsToItsBudgetAndShrinksOnClear) {
+  const std::size_t budget_slots = 5 * OffsetMap::initial_slots;
+  OffsetMap map(budget_slots * OffsetMap::slot_bytes, 0.9);
+  EXPECT_EQ(map.slot_count(), OffsetMap::initial_slots);
+  EXPECT_EQ(map.slot_count_max(), budget_slots);
+  int added = 0;
+  for (; !map.full(); ++added) map.put(bytes_of("k" + std::to_string(added)), added);
+  EXPECT_EQ(map.slot_count(), budget_slots);
+  EXPECT_EQ(static_cast<std::size_t>(added), static_cast<std::size_t>(double(budget_slots) * 0.9));
+  for (int i = 0; i < added; ++i) ASSERT_EQ(map.get(bytes_of("k" + std::to_string(i))), i) << i;
+  EXPECT_EQ(map.get(bytes_of("absent")), -1);
+  EXPECT_NEAR(map.utilization(), 0.9, 0.001);
+  map.clear();
+  EXPECT_EQ(map.slot_count(), OffsetMap::initial_slots);
+  EXPECT_EQ(map.size(), 0u);
+}
+
 // ---------------------------------------------------------------- randomized with power cuts
 
 class FileIoScope {
