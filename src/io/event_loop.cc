@@ -18,6 +18,8 @@ std::uint64_t current_thread_id() { return static_cast<std::uint64_t>(pthread_se
 }  // namespace
 
 EventLoop::~EventLoop() {
+  // Exiting the ring drops the buffer ring's registration (unregistering needs the loop thread
+  // under SINGLE_ISSUER, and this may run on another); recv_buffers_ unmaps after this body.
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (event_fd_ >= 0) ::close(event_fd_);
 }
@@ -28,18 +30,37 @@ Status EventLoop::init(const LoopConfig& config) {
     Status pinned = pin_current_thread(config.cpu);
     if (!pinned.is_ok()) return pinned;
   }
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
-  int rc = io_uring_queue_init_params(config.ring_entries, &ring_, &params);
-  if (rc < 0) {
-    params = io_uring_params{};
+  // Preferred first; each later set is for older kernels (DEFER_TASKRUN needs 6.1).
+  const unsigned flag_sets[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+      0,
+  };
+  int rc = -EINVAL;
+  for (unsigned flags : flag_sets) {
+    if ((flags & IORING_SETUP_DEFER_TASKRUN) != 0 && !config.defer_taskrun) continue;
+    io_uring_params params{};
+    params.flags = flags;
     rc = io_uring_queue_init_params(config.ring_entries, &ring_, &params);
+    if (rc == 0) {
+      defer_taskrun_ = (flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+      break;
+    }
   }
   if (rc < 0) return Status::from_errno(-rc, "io_uring_queue_init");
   ring_ready_ = true;
   event_fd_ = eventfd(0, EFD_CLOEXEC);
   if (event_fd_ < 0) return Status::from_errno(errno, "eventfd");
   thread_id_ = current_thread_id();
+  if (config.recv_buffer_count > 0) {
+    auto buffers = std::make_unique<BufferRing>();
+    Status registered = buffers->init(&ring_, 0, config.recv_buffer_count, config.recv_buffer_bytes);
+    if (registered.is_ok()) {
+      recv_buffers_ = std::move(buffers);
+    } else {
+      LOG_WARN("recv_buffer_ring_unavailable", "error=\"%s\"", registered.to_string().c_str());
+    }
+  }
   wakeup_.arm();
   return Status::ok();
 }
@@ -73,6 +94,14 @@ io_uring_sqe* EventLoop::sqe(Completion* completion) {
 
 void EventLoop::submit_recv(Completion* completion, int fd, void* buffer, std::size_t bytes) {
   io_uring_prep_recv(sqe(completion), fd, buffer, bytes, 0);
+}
+
+void EventLoop::submit_multishot_recv(Completion* completion, int fd) {
+  SLUICE_ASSERT(recv_buffers_ != nullptr, "multishot recv needs the loop's buffer ring");
+  io_uring_sqe* entry = sqe(completion);
+  io_uring_prep_recv_multishot(entry, fd, nullptr, 0, 0);
+  entry->flags |= IOSQE_BUFFER_SELECT;
+  entry->buf_group = recv_buffers_->group_id();
 }
 
 void EventLoop::submit_read(Completion* completion, int fd, void* buffer, std::size_t bytes, std::uint64_t offset) {
@@ -170,20 +199,31 @@ void EventLoop::run() {
       std::lock_guard lock(posted_mutex_);
       has_posted = !posted_.empty();
     }
-    __kernel_timespec timeout{};
-    std::int64_t delay_ms = has_posted ? 0 : next_timer_delay_ms();
-    timeout.tv_sec = delay_ms / 1000;
-    timeout.tv_nsec = (delay_ms % 1000) * 1000000;
-    io_uring_cqe* first = nullptr;
-    int rc = io_uring_submit_and_wait_timeout(&ring_, &first, delay_ms > 0 ? 1 : 0, &timeout, nullptr);
+    wait(has_posted ? 0 : next_timer_delay_ms());
     sleeping_.store(false, std::memory_order_seq_cst);
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-      LOG_ERROR("io_uring_wait", "errno=%d", -rc);
-    }
     reap();
   }
   run_posted();
   cancel_and_reap_all(1000);
+}
+
+void EventLoop::wait(std::int64_t delay_ms) {
+  int rc;
+  if (delay_ms == 0) {
+    // Must enter the kernel with GETEVENTS even with nothing to submit: under DEFER_TASKRUN the
+    // kernel posts completions only then (io_uring_submit_and_wait_timeout with wait_nr 0 may
+    // skip the syscall, and a loop kept busy by posted tasks would never see its completions).
+    rc = io_uring_submit_and_get_events(&ring_);
+  } else {
+    __kernel_timespec timeout{};
+    timeout.tv_sec = delay_ms / 1000;
+    timeout.tv_nsec = (delay_ms % 1000) * 1000000;
+    io_uring_cqe* first = nullptr;
+    rc = io_uring_submit_and_wait_timeout(&ring_, &first, 1, &timeout, nullptr);
+  }
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+    LOG_ERROR("io_uring_wait", "errno=%d", -rc);
+  }
 }
 
 unsigned EventLoop::reap() {

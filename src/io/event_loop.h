@@ -14,16 +14,23 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <mutex>
 #include <vector>
 
 #include "base/status.h"
+#include "io/buffer_ring.h"
 
 namespace sluice::io {
 
 // Whether more completions will follow for a multishot operation.
 inline bool completion_has_more(std::uint32_t flags) { return (flags & IORING_CQE_F_MORE) != 0; }
+// Whether a completion carries a provided buffer, and which one.
+inline bool completion_has_buffer(std::uint32_t flags) { return (flags & IORING_CQE_F_BUFFER) != 0; }
+inline std::uint16_t completion_buffer_id(std::uint32_t flags) {
+  return static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+}
 
 // Receives the completions of one submitted operation (several, for multishot operations: the
 // kernel sets IORING_CQE_F_MORE while more will come).
@@ -36,6 +43,15 @@ class Completion {
 struct LoopConfig {
   unsigned ring_entries = 1024;
   int cpu = -1;  // pin the calling thread to this CPU when >= 0
+  // Provided buffers for multishot recv (recv_buffers()): none when the count is 0 (the loop of
+  // an I/O thread needs none; a test forces the single-shot fallback this way). The count must
+  // be a power of two <= 32768.
+  std::uint32_t recv_buffer_count = 0;
+  std::uint32_t recv_buffer_bytes = 16 * 1024;
+  // IORING_SETUP_DEFER_TASKRUN: the kernel runs completion work only when this thread waits for
+  // completions, in one batch, instead of interrupting it. Falls back to COOP_TASKRUN when the
+  // kernel refuses it.
+  bool defer_taskrun = true;
 };
 
 class EventLoop {
@@ -48,7 +64,8 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Sets up the ring on the calling thread (the loop's thread).
+  // Sets up the ring on the calling thread (the loop's thread). A buffer ring that the kernel
+  // refuses is not an error: recv_buffers() stays null and callers use single-shot recv.
   Status init(const LoopConfig& config);
   // Runs until stop(). Before it returns it runs the posted tasks, then cancels every operation
   // still in flight and delivers their completions (for at most a second), so nothing an
@@ -65,6 +82,10 @@ class EventLoop {
   // Operations. Each completes through `completion` (with the result the syscall would return,
   // or -errno). The buffers must stay valid until then. Loop thread only.
   void submit_recv(Completion* completion, int fd, void* buffer, std::size_t bytes);
+  // Multishot recv into the buffers of recv_buffers(): one completion per chunk received, each
+  // naming its buffer (completion_buffer_id), until EOF, an error, a cancel, or -ENOBUFS when the
+  // ring is empty. Requires: recv_buffers() != nullptr.
+  void submit_multishot_recv(Completion* completion, int fd);
   void submit_read(Completion* completion, int fd, void* buffer, std::size_t bytes, std::uint64_t offset);
   void submit_poll(Completion* completion, int fd, unsigned events);
   // fdatasync (data_only) or fsync of fd, run by the kernel's io-wq workers: the loop keeps running.
@@ -83,6 +104,9 @@ class EventLoop {
   void cancel_timer(TimerId id);
 
   bool on_loop_thread() const;
+  // The loop's provided buffers; null when none were configured or the kernel refused them.
+  BufferRing* recv_buffers() { return recv_buffers_.get(); }
+  bool defer_taskrun() const { return defer_taskrun_; }
 
  private:
   class Wakeup : public Completion {
@@ -105,8 +129,13 @@ class EventLoop {
   void cancel_and_reap_all(std::int64_t timeout_ms);
   std::int64_t next_timer_delay_ms() const;
 
+  // Waits for completions (at most delay_ms), submitting what is queued.
+  void wait(std::int64_t delay_ms);
+
   io_uring ring_{};
   bool ring_ready_ = false;
+  bool defer_taskrun_ = false;
+  std::unique_ptr<BufferRing> recv_buffers_;
   int event_fd_ = -1;
   Wakeup wakeup_{*this};
   std::atomic<bool> stopping_{false};

@@ -73,12 +73,15 @@ Status NetworkThread::start() {
 void NetworkThread::run(std::atomic<int>* started) {
   io::LoopConfig loop_config;
   loop_config.cpu = config_.cpu;
+  loop_config.recv_buffer_count = config_.recv_buffer_count;
+  loop_config.recv_buffer_bytes = config_.recv_buffer_bytes;
   Status status = loop_.init(loop_config);
   if (!status.is_ok()) {
     LOG_ERROR("network_thread_init", "index=%d error=\"%s\"", index_, status.to_string().c_str());
     started->store(-1);
     return;
   }
+  log_recv_path_once();
   arm_accept();
   started->store(1);
   loop_.run();
@@ -88,6 +91,19 @@ void NetworkThread::run(std::atomic<int>* started) {
     connection->close("shutdown");
   }
   connections_.clear();
+}
+
+void NetworkThread::log_recv_path_once() {
+  static std::atomic<bool> logged{false};
+  if (logged.exchange(true)) return;
+  io::BufferRing* buffers = loop_.recv_buffers();
+  if (buffers != nullptr) {
+    LOG_INFO("network_recv", "path=multishot_provided_buffers buffers=%u buffer_bytes=%u defer_taskrun=%d",
+             buffers->count(), buffers->buffer_bytes(), loop_.defer_taskrun() ? 1 : 0);
+  } else {
+    LOG_INFO("network_recv", "path=single_shot buffer_bytes_per_connection=65536 defer_taskrun=%d",
+             loop_.defer_taskrun() ? 1 : 0);
+  }
 }
 
 void NetworkThread::begin_drain() {

@@ -23,6 +23,12 @@ struct NetworkThreadConfig {
   int cpu = -1;
   ConnectionLimits limits;
   std::uint32_t connections_max = 10000;  // per thread
+  // The thread's provided buffers, shared by all its connections for multishot recv (0: use
+  // single-shot recv with a buffer per connection). 256 x 16 KiB = 4 MiB per thread: a burst
+  // from 256 connections in one loop turn fits, and a 16 KiB chunk holds typical requests whole
+  // (larger ones are assembled from several chunks either way).
+  std::uint32_t recv_buffer_count = 256;
+  std::uint32_t recv_buffer_bytes = 16 * 1024;
 };
 
 class NetworkThread {
@@ -55,6 +61,8 @@ class NetworkThread {
   void arm_accept();
   void on_accept(int fd);
   void check_drained();
+  // Logs, once per process, whether connections read with multishot recv or single-shot.
+  void log_recv_path_once();
 
   int index_;
   NetworkThreadConfig config_;
