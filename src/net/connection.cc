@@ -13,13 +13,16 @@
 
 namespace sluice::net {
 namespace {
-constexpr std::size_t kReadChunkBytes = 64 * 1024;
+// The single-shot fallback's per-connection recv buffer (what every connection held before
+// provided buffers).
+constexpr std::size_t kSingleShotBufferBytes = 64 * 1024;
 }
 
 Connection::Connection(io::EventLoop& loop, int fd, RequestHandler& handler,
                        const ConnectionLimits& limits, MemoryBudget& budget, std::uint64_t id,
                        int thread_index)
-    : loop_(loop), fd_(fd), handler_(handler), limits_(limits), budget_(budget), id_(id), thread_index_(thread_index) {
+    : loop_(loop), fd_(fd), handler_(handler), limits_(limits), budget_(budget), id_(id), thread_index_(thread_index),
+      buffers_(loop.recv_buffers()) {
   SLUICE_ASSERT(fd >= 0);
 }
 
@@ -27,7 +30,7 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Connection::start() { arm_recv(); }
+void Connection::start() { update_reading(); }
 
 std::string Connection::peer_host() const {
   sockaddr_storage address{};
@@ -53,92 +56,189 @@ void Connection::close(const char* reason) {
   if (on_closed) on_closed(*this);
 }
 
-void Connection::stop_reading() { reading_stopped_ = true; }
+void Connection::stop_reading() {
+  reading_stopped_ = true;
+  kept_ = {};
+  partial_ = {};
+  prefix_bytes_ = 0;
+  pause_reading();
+}
 
-void Connection::arm_recv() {
-  if (closed_ || recv_armed_ || reading_stopped_) return;
-  if (pending_.size() + deferred.size() >= limits_.requests_inflight_max) return;  // resumes on flush
-  if (budget_.exhausted()) {
+std::size_t Connection::read_buffer_bytes() const {
+  return partial_.capacity() + kept_.capacity() + single_shot_buffer_.capacity();
+}
+
+bool Connection::reading_blocked() const {
+  return closed_ || reading_stopped_ || pending_.size() + deferred.size() >= limits_.requests_inflight_max ||
+         budget_.exhausted();
+}
+
+void Connection::update_reading() {
+  if (closed_ || parsing_ || reading_stopped_) return;
+  if (!reading_blocked() && !kept_.empty()) parse_kept();
+  if (closed_) return;
+  if (reading_blocked()) return pause_reading();
+  // With a cancel in flight the live recv ends soon and its last completion re-arms.
+  if (!recv_armed_ && !recv_retry_pending_) arm_recv();
+}
+
+void Connection::pause_reading() {
+  if (recv_armed_ && buffers_ != nullptr && !recv_cancel_requested_) {
+    // A multishot recv would go on filling buffers: end it. A single-shot one completes at
+    // most once more, and is simply not re-armed.
+    loop_.submit_cancel(&recv_op_);
+    recv_cancel_requested_ = true;
+  }
+  if (!closed_ && !reading_stopped_ && budget_.exhausted() && !budget_retry_armed_) {
     // Global backpressure: nothing signals when other connections give bytes back, so look
     // again shortly.
-    if (!budget_retry_armed_) {
-      budget_retry_armed_ = true;
-      std::weak_ptr<Connection> weak = weak_from_this();
-      loop_.add_timer(1, [weak] {
-        if (auto self = weak.lock()) {
-          self->budget_retry_armed_ = false;
-          self->arm_recv();
-        }
-      });
-    }
-    return;
+    budget_retry_armed_ = true;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    loop_.add_timer(1, [weak] {
+      if (auto self = weak.lock()) {
+        self->budget_retry_armed_ = false;
+        self->update_reading();
+      }
+    });
   }
-  if (read_buffer_.size() - read_bytes_ < kReadChunkBytes) read_buffer_.resize(read_bytes_ + kReadChunkBytes);
-  loop_.submit_recv(&recv_op_, fd_, read_buffer_.data() + read_bytes_, read_buffer_.size() - read_bytes_);
+}
+
+void Connection::arm_recv() {
+  SLUICE_ASSERT(!recv_armed_, "connection %llu: second recv", static_cast<unsigned long long>(id_));
+  if (buffers_ != nullptr) {
+    loop_.submit_multishot_recv(&recv_op_, fd_);
+  } else {
+    if (single_shot_buffer_.empty()) single_shot_buffer_.resize(kSingleShotBufferBytes);
+    loop_.submit_recv(&recv_op_, fd_, single_shot_buffer_.data(), single_shot_buffer_.size());
+  }
   recv_armed_ = true;
   recv_op_.hold = shared_from_this();
 }
 
-void Connection::RecvOp::complete(int result, std::uint32_t) {
-  auto keep = std::move(hold);
-  connection.recv_armed_ = false;
-  connection.on_recv(result);
+void Connection::RecvOp::complete(int result, std::uint32_t flags) {
+  // The last completion of the op releases its hold; `keep` lets this call finish first.
+  std::shared_ptr<Connection> keep;
+  bool cancel_requested = connection.recv_cancel_requested_;
+  if (!io::completion_has_more(flags)) {
+    keep = std::move(hold);
+    connection.recv_armed_ = false;
+    connection.recv_cancel_requested_ = false;
+  }
+  // A cancel we did not ask for comes from the loop stopping: the connection ends with it.
+  if (result == -ECANCELED && !cancel_requested) return connection.close("recv cancelled");
+  connection.on_recv(result, flags);
 }
 
-void Connection::on_recv(int result) {
+void Connection::on_recv(int result, std::uint32_t flags) {
+  const std::byte* data = single_shot_buffer_.data();
+  bool has_buffer = io::completion_has_buffer(flags);
+  if (has_buffer) {
+    SLUICE_ASSERT(buffers_ != nullptr);
+    buffers_->note_taken();
+    data = buffers_->buffer(io::completion_buffer_id(flags));
+  }
+  if (result > 0 && !closed_ && !reading_stopped_) take_bytes(data, static_cast<std::size_t>(result));
+  // Parsing copied whatever must outlive this call: the buffer goes back to the kernel now.
+  if (has_buffer) buffers_->recycle(io::completion_buffer_id(flags));
   if (closed_) return;
   if (result == 0) return close("peer closed");
-  if (result < 0) {
-    if (result == -EINTR || result == -EAGAIN) return arm_recv();
+  if (result == -ENOBUFS) {
+    // Every provided buffer is in a completion not yet handled this turn. They all return
+    // before the next turn, so re-arm then rather than spin on an empty ring now.
+    buffers_->note_exhausted();
+    recv_retry_pending_ = true;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    loop_.post([weak] {
+      if (auto self = weak.lock()) {
+        self->recv_retry_pending_ = false;
+        self->update_reading();
+      }
+    });
+    return;
+  }
+  if (result < 0 && result != -EINTR && result != -EAGAIN && result != -ECANCELED) {
     return close(std::strerror(-result));
   }
-  if (reading_stopped_) return;  // shutting down: new requests are not taken
-  read_bytes_ += static_cast<std::size_t>(result);
-  // While frames are parsed, responses may go out; they must not re-arm the recv into a buffer
-  // that parse_frames is still moving.
-  parsing_ = true;
-  parse_frames();
-  parsing_ = false;
-  arm_recv();
+  update_reading();
 }
 
-void Connection::parse_frames() {
-  std::size_t position = 0;
-  while (!closed_ && read_bytes_ - position >= 4) {
-    auto size = static_cast<std::int32_t>(load_be32(read_buffer_.data() + position));
-    // A header is at least api key, version and correlation id (8 bytes).
-    if (size < 8 || static_cast<std::uint32_t>(size) > limits_.request_bytes_max) {
-      LOG_WARN("request_rejected", "id=%llu frame_bytes=%d limit=%u",
-               static_cast<unsigned long long>(id_), size, limits_.request_bytes_max);
-      return close("frame size out of bounds");
-    }
-    std::size_t frame_bytes = static_cast<std::size_t>(size);
-    if (read_bytes_ - position - 4 < frame_bytes) {
-      // Make room for the whole frame so the next recv can complete it.
-      if (read_buffer_.size() < position + 4 + frame_bytes) {
-        std::memmove(read_buffer_.data(), read_buffer_.data() + position, read_bytes_ - position);
-        read_bytes_ -= position;
-        position = 0;
-        read_buffer_.resize(std::max(read_buffer_.size(), 4 + frame_bytes));
+void Connection::take_bytes(const std::byte* data, std::size_t bytes) {
+  if (!kept_.empty() || reading_blocked()) {
+    // Blocked (or older bytes still wait): keep these behind them, in arrival order.
+    kept_.insert(kept_.end(), data, data + bytes);
+    return;
+  }
+  // Handlers may answer at once and so reach update_reading: it must not parse or re-arm
+  // while this parse runs.
+  parsing_ = true;
+  parse(data, bytes);
+  parsing_ = false;
+}
+
+void Connection::parse_kept() {
+  std::vector<std::byte> kept = std::move(kept_);
+  kept_ = {};
+  parsing_ = true;
+  parse(kept.data(), kept.size());
+  parsing_ = false;
+}
+
+std::uint32_t Connection::checked_frame_bytes(const std::byte* prefix) {
+  auto size = static_cast<std::int32_t>(load_be32(prefix));
+  // A header is at least api key, version and correlation id (8 bytes).
+  if (size < 8 || static_cast<std::uint32_t>(size) > limits_.request_bytes_max) {
+    LOG_WARN("request_rejected", "id=%llu frame_bytes=%d limit=%u", static_cast<unsigned long long>(id_), size,
+             limits_.request_bytes_max);
+    close("frame size out of bounds");
+    return 0;
+  }
+  return static_cast<std::uint32_t>(size);
+}
+
+void Connection::parse(const std::byte* data, std::size_t bytes) {
+  // A handler may close the connection or stop reading (shutdown): the rest is then dropped.
+  while (bytes > 0 && !closed_ && !reading_stopped_) {
+    if (prefix_bytes_ == 0 && bytes >= 4) {
+      // At a frame boundary with the size in this chunk: a whole frame goes straight out.
+      std::uint32_t frame_bytes = checked_frame_bytes(data);
+      if (frame_bytes == 0) return;
+      if (bytes - 4 >= frame_bytes) {
+        dispatch(std::vector<std::byte>(data + 4, data + 4 + frame_bytes));
+        data += 4 + frame_bytes;
+        bytes -= 4 + frame_bytes;
+        continue;
       }
-      break;
     }
-    const std::byte* begin = read_buffer_.data() + position + 4;
-    RequestFrame frame;
-    frame.bytes.assign(begin, begin + frame_bytes);
-    frame.reservation = budget_.reserve(frame_bytes);
-    position += 4 + frame_bytes;
-    handler_.on_request(shared_from_this(), std::move(frame));
+    // A frame cut by the end of the chunk: assemble it in partial_, sized to the frame.
+    if (prefix_bytes_ < 4) {
+      std::size_t take = std::min<std::size_t>(4 - prefix_bytes_, bytes);
+      std::memcpy(prefix_ + prefix_bytes_, data, take);
+      prefix_bytes_ = static_cast<std::uint8_t>(prefix_bytes_ + take);
+      data += take;
+      bytes -= take;
+      if (prefix_bytes_ < 4) return;
+      std::uint32_t frame_bytes = checked_frame_bytes(prefix_);
+      if (frame_bytes == 0) return;
+      partial_.reserve(frame_bytes);
+    }
+    std::size_t frame_bytes = load_be32(prefix_);
+    std::size_t take = std::min(frame_bytes - partial_.size(), bytes);
+    partial_.insert(partial_.end(), data, data + take);
+    data += take;
+    bytes -= take;
+    if (partial_.size() == frame_bytes) {
+      prefix_bytes_ = 0;
+      dispatch(std::exchange(partial_, {}));
+    }
   }
-  if (position > 0 && !closed_) {
-    std::memmove(read_buffer_.data(), read_buffer_.data() + position, read_bytes_ - position);
-    read_bytes_ -= position;
-  }
-  // Do not hold on to a large buffer after a large request.
-  if (read_bytes_ == 0 && read_buffer_.size() > 4 * kReadChunkBytes) {
-    read_buffer_.resize(kReadChunkBytes);
-    read_buffer_.shrink_to_fit();
-  }
+}
+
+void Connection::dispatch(std::vector<std::byte> body) {
+  SLUICE_ASSERT(body.size() >= 8, "frame of %zu bytes", body.size());
+  RequestFrame frame;
+  frame.reservation = budget_.reserve(body.size());
+  frame.bytes = std::move(body);
+  handler_.on_request(shared_from_this(), std::move(frame));
 }
 
 std::uint64_t Connection::reserve_response() {
@@ -182,8 +282,15 @@ int Connection::send_some(Pending& pending) {
         pending.file_sent = 0;
         continue;
       }
+      const bool more_after = pending.file_index + 1 < files.size() || file.buffer_offset < buffer.size();
+      if (limits_.copy_file_ranges) {
+        int step = copy_file_step(pending, file, more_after);
+        if (step <= 0) return step;
+        continue;
+      }
       off_t position = static_cast<off_t>(file.position + pending.file_sent);
-      ssize_t sent = ::sendfile(fd_, file.fd, &position, file.bytes - pending.file_sent);
+      std::uint64_t left = file.bytes - pending.file_sent;
+      ssize_t sent = ::sendfile(fd_, file.fd, &position, std::min<std::uint64_t>(left, limits_.file_chunk_bytes));
       if (sent < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
       if (sent == 0) return -1;  // the file is shorter than the range we promised: cannot recover
       pending.file_sent += static_cast<std::uint64_t>(sent);
@@ -191,6 +298,53 @@ int Connection::send_some(Pending& pending) {
     }
     return 1;
   }
+}
+
+namespace {
+// Staging buffers of the copy path, reused by every connection of this network thread: each is
+// allocated (and its pages first touched) once, not per response.
+std::vector<std::unique_ptr<std::byte[]>>& staging_pool() {
+  thread_local std::vector<std::unique_ptr<std::byte[]>> pool;
+  return pool;
+}
+constexpr std::size_t kStagingPoolMax = 8;
+}  // namespace
+
+int Connection::copy_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after) {
+  const std::size_t chunk_bytes = limits_.file_chunk_bytes;
+  if (staging_.begin < staging_.end) {
+    const bool more = more_after || pending.file_sent + (staging_.end - staging_.begin) < file.bytes;
+    ssize_t sent = ::send(fd_, staging_.data.get() + staging_.begin, staging_.end - staging_.begin,
+                          MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0));
+    if (sent < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    staging_.begin += static_cast<std::size_t>(sent);
+    pending.file_sent += static_cast<std::uint64_t>(sent);
+    if (staging_.begin == staging_.end) {
+      staging_.begin = staging_.end = 0;
+      auto& pool = staging_pool();
+      if (pool.size() < kStagingPoolMax) pool.push_back(std::move(staging_.data));
+      staging_.data.reset();
+    }
+    return 1;
+  }
+  if (!staging_.data) {
+    auto& pool = staging_pool();
+    if (pool.empty()) {
+      staging_.data = std::make_unique<std::byte[]>(chunk_bytes);
+    } else {
+      staging_.data = std::move(pool.back());
+      pool.pop_back();
+    }
+  }
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_bytes, file.bytes - pending.file_sent));
+  ssize_t got;
+  do {
+    got = ::pread(file.fd, staging_.data.get(), want, static_cast<off_t>(file.position + pending.file_sent));
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return -1;  // an error, or the file is shorter than the range we promised
+  staging_.begin = 0;
+  staging_.end = static_cast<std::size_t>(got);
+  return 1;
 }
 
 void Connection::flush() {
@@ -219,9 +373,7 @@ void Connection::run_deferred() {
   maybe_resume_reading();
 }
 
-void Connection::maybe_resume_reading() {
-  if (!closed_ && !recv_armed_ && !parsing_) arm_recv();
-}
+void Connection::maybe_resume_reading() { update_reading(); }
 
 void Connection::PollOp::complete(int result, std::uint32_t) {
   auto keep = std::move(hold);

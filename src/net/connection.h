@@ -1,12 +1,24 @@
 // One client connection: reads frames with io_uring, hands each to the RequestHandler, and sends
 // the responses in the order the requests arrived, whatever order they complete in.
 //
+// Reading: when the loop has provided buffers (EventLoop::recv_buffers), one multishot recv stays
+// armed and each chunk arrives in a buffer shared by the whole thread. Whole frames are decoded
+// straight from that buffer, which goes back to the ring at once; only a frame cut at the end of
+// a chunk is copied, into a buffer of exactly that frame's size, freed when the frame completes.
+// So an idle connection holds no read buffer. Without provided buffers (old kernels) a
+// single-shot recv reads into a per-connection 64 KiB buffer, as before.
+// Backpressure (requests_inflight_max, the MemoryBudget, stop_reading) cancels the multishot
+// recv; chunks that were already on their way are kept, unparsed, and parsed on resume.
+//
 // A response is a buffer plus file ranges (protocol::Writer); buffers go out with send(2) and
-// file ranges with sendfile(2) from the page cache, so record bytes never enter user space.
+// file ranges with sendfile(2) from the page cache, so record bytes never enter user space
+// (fetch.transfer=copy instead reads them through a reused staging buffer and sends that).
 //
 // Threads: owned by one network thread; every method must be called on that thread. Other
 // threads reach a connection only by posting a task to its loop.
-// Invariants: at most one recv and one poll are outstanding; responses leave in reservation order.
+// Invariants: at most one recv (single-shot or multishot) and one poll are outstanding; the recv
+// op holds the Connection until its last completion; responses leave in reservation order;
+// kept_ is parsed before any later chunk.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +38,11 @@ class Connection;
 struct ConnectionLimits {
   std::uint32_t request_bytes_max = 100 << 20;   // socket.request.max.bytes
   std::uint32_t requests_inflight_max = 100;     // stop reading beyond this many unanswered
+  // How file ranges leave (fetch.transfer): sendfile from the page cache, or (copy) pread into a
+  // staging buffer and send, for hosts where the copy path measures faster (loopback, no NIC).
+  bool copy_file_ranges = false;
+  // Bytes per sendfile call, or the staging buffer's size with copy (fetch.send.chunk.bytes).
+  std::uint32_t file_chunk_bytes = 1 << 20;
 };
 
 // Implemented by the broker. Called on the connection's network thread.
@@ -61,6 +78,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string peer_host() const;
   int thread_index() const { return thread_index_; }
   io::EventLoop& loop() { return loop_; }
+  // For tests: bytes of read buffers this connection holds (partial frame, kept chunks, the
+  // single-shot buffer), counted by capacity; 0 for an idle connection on provided buffers.
+  std::size_t read_buffer_bytes() const;
+  bool recv_armed() const { return recv_armed_; }
+  bool recv_multishot() const { return buffers_ != nullptr; }
 
   // Reserves the next place in the response order.
   std::uint64_t reserve_response();
@@ -92,6 +114,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::size_t file_index = 0;       // next file chunk
     std::uint64_t file_sent = 0;      // bytes of that file chunk already sent
   };
+  // copy_file_ranges: bytes of the current file chunk read ahead of the socket, from
+  // file_sent on. The buffer comes from a per-thread pool while a chunk is being sent.
+  struct Staging {
+    std::unique_ptr<std::byte[]> data;
+    std::size_t begin = 0, end = 0;  // [begin, end) read and not yet sent
+  };
   class RecvOp : public io::Completion {
    public:
     explicit RecvOp(Connection& c) : connection(c) {}
@@ -107,13 +135,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::shared_ptr<Connection> hold;
   };
 
+  // Decides whether to read: arms the recv, parses kept chunks, or pauses. Call after anything
+  // that may change the answer (a completion, a response sent, a request run, the budget).
+  void update_reading();
+  bool reading_blocked() const;
+  void pause_reading();
   void arm_recv();
-  void on_recv(int result);
-  void parse_frames();
+  void on_recv(int result, std::uint32_t flags);
+  // Takes the bytes of one chunk: parses them, or keeps them while reading is blocked.
+  void take_bytes(const std::byte* data, std::size_t bytes);
+  void parse_kept();
+  // Hands every whole frame in [data, data + bytes) to the handler and copies the rest into
+  // partial_; continues the frame in partial_ first.
+  void parse(const std::byte* data, std::size_t bytes);
+  // Returns the frame size announced by a 4-byte prefix, or closes and returns 0 when it is out
+  // of bounds.
+  std::uint32_t checked_frame_bytes(const std::byte* prefix);
+  void dispatch(std::vector<std::byte> body);
   void flush();
   // Sends as much of `pending` as the socket takes. Returns 1 when done, 0 when the socket is
   // full, -1 on error.
   int send_some(Pending& pending);
+  // One step of sending a file chunk by copy: send what is staged, else read the next piece.
+  // Returns 1 to go on, 0 when the socket is full, -1 on error.
+  int copy_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after);
   void maybe_resume_reading();
 
   io::EventLoop& loop_;
@@ -126,12 +171,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t id_;
   int thread_index_;
   bool closed_ = false;
-  bool recv_armed_ = false;
+  io::BufferRing* buffers_;                // the loop's provided buffers; null: single-shot recv
+  bool recv_armed_ = false;                // a recv op is live (until its last completion)
+  bool recv_cancel_requested_ = false;     // asked the kernel to end the live multishot recv
+  bool recv_retry_pending_ = false;        // the ring ran dry; re-arm on the next loop turn
   bool parsing_ = false;
   bool poll_armed_ = false;
-  std::vector<std::byte> read_buffer_;
-  std::size_t read_bytes_ = 0;  // valid bytes in read_buffer_
+  // The frame being assembled across chunks: its 4-byte size prefix (prefix_bytes_ of it so
+  // far), then its body, reserved to the announced size once the prefix is complete.
+  std::byte prefix_[4] = {};
+  std::uint8_t prefix_bytes_ = 0;
+  std::vector<std::byte> partial_;
+  std::vector<std::byte> kept_;            // chunks received while reading was blocked
+  std::vector<std::byte> single_shot_buffer_;  // fallback recv target, when buffers_ is null
   std::deque<Pending> pending_;
+  Staging staging_;
   std::uint64_t next_slot_ = 0;
   RecvOp recv_op_{*this};
   PollOp poll_op_{*this};
