@@ -12,6 +12,8 @@ import atexit
 import json
 import os
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -199,3 +201,57 @@ def settle_rss(pid, seconds=1.0, samples=5):
         time.sleep(seconds / samples)
         value = proc_rss_kib(pid)
     return value
+
+
+class CpuProfile:
+    """Samples a process with `perf record -e cpu-clock -g` while the `with` block runs (hardware
+    counters are not available on every VM; cpu-clock is).  On exit writes `<prefix>.data`,
+    `<prefix>.txt` (symbols above 0.5%) and fills `summary`: the share of samples per binary
+    (kernel, sluice, libc, ...) and the top symbols.  Needs perf on PATH and the right to trace
+    the process (root, or perf_event_paranoid <= 1)."""
+
+    def __init__(self, pid, prefix, frequency=999):
+        self.pid, self.prefix, self.frequency = pid, prefix, frequency
+        self.summary = {}
+        self.proc = None
+
+    def __enter__(self):
+        if shutil.which("perf") is None:
+            raise RuntimeError("perf is not installed (apt-get install linux-perf)")
+        self.proc = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", str(self.frequency), "-g",
+                                      "-p", str(self.pid), "-o", self.prefix + ".data"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # perf attaches before the load starts
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.summary = {"by_binary": self._report("dso"), "top_symbols": self._report("dso,sym")[:15]}
+        with open(self.prefix + ".txt", "w") as out:
+            for row in self.summary["top_symbols"]:
+                out.write("%6.2f%%  %s\n" % (row["percent"], row["name"]))
+        return False
+
+    def _report(self, sort):
+        out = subprocess.run(["perf", "report", "-i", self.prefix + ".data", "--no-children", "--sort", sort,
+                              "--stdio", "-g", "none", "--percent-limit", "0.5"],
+                             capture_output=True, text=True, timeout=300)
+        rows = []
+        for line in out.stdout.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or "%" not in line:
+                continue
+            share, _, name = line.partition("%")
+            try:
+                rows.append({"percent": float(share), "name": " ".join(name.split())})
+            except ValueError:
+                continue
+        return rows
+
+    def describe(self):
+        return ", ".join("%s %.1f%%" % (row["name"], row["percent"]) for row in self.summary.get("by_binary", [])[:4])

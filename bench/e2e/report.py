@@ -95,6 +95,16 @@ def build_figures(results):
                           get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
     figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB", "raw read+write sender",
                           get(copy, "sender_cpu_s_per_gb"), "lower"))
+    # fetch.transfer=copy against the raw method it imitates.
+    fetch_copy = get(s, "consume_copy", fetch_size)
+    figures.append(figure("fetch MB/s with fetch.transfer=copy", get(fetch_copy, "consume", "mb_per_s"), "MB/s",
+                          "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
+                          get(copy, "mb_per_s"), "higher"))
+    copy_cpu = get(fetch_copy, "broker", "cpu_s")
+    copy_gb = (get(fetch_copy, "consume", "batch_bytes") or 0) / 1e9
+    figures.append(figure("broker CPU s per fetched GB with fetch.transfer=copy",
+                          copy_cpu / copy_gb if copy_cpu is not None and copy_gb > 0 else None, "CPU s/GB",
+                          "raw read+write sender", get(copy, "sender_cpu_s_per_gb"), "lower"))
     durable = get(s, "durable", "produce", "latency")
     fsync = get(limits, "fdatasync", "latency")
     figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",

@@ -148,10 +148,18 @@ class Harness:
         timing = broker.start(timeout_s=300)
         return broker, timing
 
-    def kafka(self, broker, **options):
+    def kafka(self, broker, profile_as=None, **options):
+        """One sluice-perf kafka run; with --profile and a `profile_as` name, the broker is sampled
+        with perf (cpu-clock) for the run and the profile summarised under results["profiles"]."""
         options.setdefault("bootstrap", broker.bootstrap)
         options.setdefault("broker-pid", broker.pid)
-        return self.perf.run("kafka", options, timeout_s=600)
+        if not (self.args.profile and profile_as):
+            return self.perf.run("kafka", options, timeout_s=600)
+        with e2e_lib.CpuProfile(broker.pid, os.path.join(self.out_dir, "profile-%s" % profile_as)) as profile:
+            run = self.perf.run("kafka", options, timeout_s=600)
+        self.results.setdefault("profiles", {})[profile_as] = profile.summary
+        self.log("  profile %s: %s" % (profile_as, profile.describe()))
+        return run
 
     def sluice(self):
         p, S = self.profile, self.results["sluice"]
@@ -160,25 +168,38 @@ class Harness:
             common = {"partitions": p["partitions"], "topic-config": "flush.mode=async", "acks": -1,
                       "warmup-s": p["warmup_s"], "duration-s": p["duration_s"]}
             for size in p["sizes"]:
-                run = self.kafka(broker, topic="perf-%d" % size, producers=p["producers"], **{"record-bytes": size}, **common)
+                run = self.kafka(broker, topic="perf-%d" % size, producers=p["producers"], **{"record-bytes": size}, **common,
+                                 profile_as="produce-%d" % size if size == p["fetch_size"] else None)
                 S["produce"][str(size)] = run
                 self.cpu_note("sluice-perf produce %d B" % size, run["client"]["cpu_share"])
                 self.log("  produce %5d B: %.0f records/s, %.1f MB/s, p99 %.0f us, broker CPU %.2f, client CPU %.2f"
                          % (size, run["produce"]["records_per_s"], run["produce"]["mb_per_s"],
                             run["produce"]["latency"]["p99_us"], run["broker"]["cpu_share"], run["client"]["cpu_share"]))
+            # The catch-up reads below read a backlog that is in the page cache and written back,
+            # as the raw file->socket baselines read theirs: without this sync the kernel's
+            # write-back of the produce runs' data would compete with the first read.
+            os.sync()
             for size in p["consume_sizes"]:
-                # A catch-up read of the backlog the produce run left (in the page cache).
-                run = self.kafka(broker, topic="perf-%d" % size, create=0, producers=0, consumers=1, partitions=p["partitions"],
-                                 **{"from": "earliest", "until-end": 1, "warmup-s": 0, "duration-s": p["duration_s"],
-                                    "record-bytes": size,
-                                    # Quick mode checks every fetched batch's CRC (it proves the path;
-                                    # the full run leaves the client lean).
-                                    "check-crc": 1 if self.args.mode == "quick" else 0})
+                run = self.catch_up(broker, size)
                 S["consume"][str(size)] = run
                 self.cpu_note("sluice-perf consume %d B" % size, run["client"]["cpu_share"])
                 self.log("  consume %5d B: %.0f records/s, %.1f MB/s, broker CPU %.2f, client CPU %.2f"
                          % (size, run["consume"]["records_per_s"], run["consume"]["mb_per_s"],
                             run["broker"]["cpu_share"], run["client"]["cpu_share"]))
+            # The same catch-up read with fetch.transfer=copy (read into user space, then send),
+            # compared with raw read+write; the broker restarts on the same data.
+            broker.stop()
+            broker.overrides["fetch.transfer"] = "copy"
+            broker.start(timeout_s=300)
+            size = p["fetch_size"]
+            run = self.catch_up(broker, size)
+            S["consume_copy"] = {str(size): run}
+            self.cpu_note("sluice-perf consume %d B (fetch.transfer=copy)" % size, run["client"]["cpu_share"])
+            self.log("  consume %5d B with fetch.transfer=copy: %.1f MB/s, broker CPU %.2f"
+                     % (size, run["consume"]["mb_per_s"], run["broker"]["cpu_share"]))
+            broker.stop()
+            del broker.overrides["fetch.transfer"]
+            broker.start(timeout_s=300)
             # Durable mode: one request in flight, one 1 KiB record per batch, acks=all.
             run = self.kafka(broker, topic="perf-durable", partitions=1, producers=1, window=1,
                              **{"topic-config": "flush.mode=durable", "acks": -1, "record-bytes": 1024,
@@ -190,6 +211,18 @@ class Harness:
             self.e2e(broker)
         finally:
             broker.stop()
+
+    def catch_up(self, broker, size):
+        """A catch-up read of the backlog the produce run of `size`-byte records left."""
+        copy = broker.overrides.get("fetch.transfer") == "copy"
+        return self.kafka(broker, topic="perf-%d" % size, create=0, producers=0, consumers=1,
+                          partitions=self.profile["partitions"],
+                          profile_as=("fetch-copy-%d" if copy else "fetch-%d") % size if size == self.profile["fetch_size"] else None,
+                          **{"from": "earliest", "until-end": 1, "warmup-s": 0, "duration-s": self.profile["duration_s"],
+                             "record-bytes": size,
+                             # Quick mode checks every fetched batch's CRC (it proves the path; the
+                             # full run leaves the client lean).
+                             "check-crc": 1 if self.args.mode == "quick" else 0})
 
     def e2e(self, broker):
         p, S = self.profile, self.results["sluice"]
@@ -355,6 +388,9 @@ def main():
                         help="rewrite the table in bench/e2e/README.md (default: on in full mode)")
     parser.add_argument("--no-update-readme", dest="update_readme", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the broker with perf (cpu-clock) during the produce and catch-up runs of the fetch "
+                             "size; perf.data and reports go to the out dir, summaries into the JSON")
     args = parser.parse_args()
     if args.update_readme is None:
         args.update_readme = args.mode == "full"

@@ -147,6 +147,7 @@ const std::map<std::string, Setter>& setters() {
          c.fetch_copy = v == "copy";
          return true;
        }},
+      {"fetch.send.chunk.bytes", [](const std::string& v, Config& c) { return parse_integer(v, 4096, 64 << 20, c.fetch_send_chunk_bytes); }},
       {"group.min.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_min); }},
       {"group.max.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_max); }},
       {"group.initial.rebalance.delay.ms", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.group_initial_rebalance_delay_ms); }},
@@ -361,6 +362,7 @@ std::map<std::string, std::optional<std::string>> broker_config_values(const Con
       {"partitions.max", number(c.partitions_max)},
       {"fetch.purgatory.max", number(c.fetch_parked_max)},
       {"fetch.transfer", std::string(c.fetch_copy ? "copy" : "zerocopy")},
+      {"fetch.send.chunk.bytes", number(c.fetch_send_chunk_bytes)},
       {"group.min.session.timeout.ms", number(c.group_session_timeout_ms_min)},
       {"group.max.session.timeout.ms", number(c.group_session_timeout_ms_max)},
       {"group.initial.rebalance.delay.ms", number(c.group_initial_rebalance_delay_ms)},

@@ -48,6 +48,7 @@ struct Config {
   std::int32_t fetch_parked_max = 10000;                   // fetch.purgatory.max (ours)
   std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
+  std::int32_t fetch_send_chunk_bytes = 1 << 20;          // fetch.send.chunk.bytes (ours)
   std::string log_level = "info";                          // log.level (ours)
   std::int64_t shutdown_timeout_ms = 120000;               // shutdown.timeout.ms (ours): bound on a clean stop
   // metrics.listener (ours): host:port of the Prometheus endpoint (GET /metrics); "" or "none"

@@ -86,6 +86,8 @@ Status Broker::start() {
                             : config_.network_cpus[static_cast<std::size_t>(i) % config_.network_cpus.size()];
     thread_config.limits.request_bytes_max = config_.request_bytes_max;
     thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
+    thread_config.limits.copy_file_ranges = config_.fetch_copy;
+    thread_config.limits.file_chunk_bytes = static_cast<std::uint32_t>(config_.fetch_send_chunk_bytes);
     thread_config.connections_max = static_cast<std::uint32_t>(config_.connections_max / config_.network_threads + 1);
     network_states_.push_back(std::make_unique<NetworkState>());
     network_threads_.push_back(std::make_unique<net::NetworkThread>(i, thread_config, *this, memory_budget_));

@@ -34,20 +34,6 @@ struct ParkedFetch {
 namespace {
 constexpr std::int16_t fetch_session_id_not_found = 70;
 
-// Reads a file range whole (pread may return short counts).
-bool copy_range(const storage::FileRange& range, std::vector<std::byte>& out) {
-  std::size_t done = 0;
-  while (done < out.size()) {
-    ssize_t got = ::pread(range.fd, out.data() + done, out.size() - done, static_cast<off_t>(range.position + done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    done += static_cast<std::size_t>(got);
-  }
-  return true;
-}
-}  // namespace
-
-namespace {
 // Counts one fetch answer on its network thread: record bytes by topic into that thread's
 // counters (no other thread writes them), and each partition's error code.
 void count_fetch(const ParkedFetch& fetch, const protocol::FetchResponse& response, metrics::TopicCounters& bytes_out) {
@@ -69,8 +55,6 @@ bool Broker::try_complete_fetch(ParkedFetch& fetch, bool deadline_passed) {
   std::int64_t total_bytes = 0;
   const std::int64_t max_bytes = fetch.body.max_bytes > 0 ? fetch.body.max_bytes : 0;
   bool any_error = false;
-  // fetch.transfer=copy: the record bytes are read into these buffers and written from user space.
-  std::vector<std::vector<std::byte>> copies;
   for (std::size_t t = 0; t < fetch.body.topics.size(); ++t) {
     const auto& wanted = fetch.body.topics[t];
     auto& topic_out = response.responses.emplace_back();
@@ -102,16 +86,9 @@ bool Broker::try_complete_fetch(ParkedFetch& fetch, bool deadline_passed) {
         any_error = true;
         continue;
       }
-      if (read.range.has_value() && read.range->bytes > 0 && config_.fetch_copy) {
-        auto& copy = copies.emplace_back(read.range->bytes);
-        if (!copy_range(*read.range, copy)) {
-          out.error_code = static_cast<std::int16_t>(ErrorCode::kafka_storage_error);
-          any_error = true;
-          continue;
-        }
-        out.records.bytes = copy;
-        total_bytes += read.range->bytes;
-      } else if (read.range.has_value() && read.range->bytes > 0) {
+      // A file range either way: the network thread sends it with sendfile, or with
+      // fetch.transfer=copy reads it through a staging buffer (net::Connection).
+      if (read.range.has_value() && read.range->bytes > 0) {
         out.records.file_fd = read.range->fd;
         out.records.file_position = read.range->position;
         out.records.file_bytes = read.range->bytes;
