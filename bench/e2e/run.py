@@ -39,7 +39,7 @@ PROFILES = {
         "e2e_loads": [0.5], "e2e_duration_s": 0.6, "e2e_rate_max": 20000,
         "disk_write_bytes": 64 << 20, "fsync_samples": 100, "fsync_duration_s": 2,
         "tcp_s": 0.3, "rtt_samples": 2000, "file_bytes": 32 << 20,
-        "file_call_bytes": [65536, 1048576], "file_s": 0.3,
+        "file_call_bytes": [65536, 1048576], "file_s": 0.3, "repeats": 1,
         "scale_partitions": 100, "idle_connections": 100, "peer_duration_s": 0.6,
     },
     "full": {
@@ -48,7 +48,7 @@ PROFILES = {
         "e2e_loads": [0.1, 0.25, 0.5, 0.75, 0.9], "e2e_duration_s": 8.0, "e2e_rate_max": None,
         "disk_write_bytes": 1 << 30, "fsync_samples": 2000, "fsync_duration_s": 10,
         "tcp_s": 3.0, "rtt_samples": 50000, "file_bytes": 512 << 20,
-        "file_call_bytes": [16384, 65536, 262144, 1048576], "file_s": 2.0,
+        "file_call_bytes": [16384, 65536, 262144, 1048576], "file_s": 2.0, "repeats": 3,
         "scale_partitions": 10000, "idle_connections": 10000, "peer_duration_s": 10.0,
     },
 }
@@ -128,9 +128,19 @@ class Harness:
         L["tcp_stream"] = self.perf.run("tcp-stream", dict(pair, **{"call-bytes": 65536, "duration-s": p["tcp_s"]}), cpu=None)
         L["tcp_rtt"] = self.perf.run("tcp-rtt", dict(pair, **{"message-bytes": 1024, "samples": p["rtt_samples"],
                                                              "duration-s": p["tcp_s"] * 2}), cpu=None)
-        L["file_to_socket"] = self.perf.run("file-to-socket", dict(pair, **{
+        # Best of `repeats` runs per method and call size: this VM's loopback speed swings by up
+        # to 2x between runs, and the broker's catch-up read is taken as a best of as many.
+        rounds = [self.perf.run("file-to-socket", dict(pair, **{
             "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,splice,readwrite",
             "call-bytes": ",".join(str(c) for c in p["file_call_bytes"]), "duration-s": p["file_s"]}), cpu=None)
+            for _ in range(p["repeats"])]
+        best = {}
+        for run in (r for one in rounds for r in one["runs"]):
+            key = (run["method"], run["call_bytes"])
+            if key not in best or run["mb_per_s"] > best[key]["mb_per_s"]:
+                best[key] = run
+        L["file_to_socket"] = dict(rounds[0], runs=list(best.values()), repeats=p["repeats"],
+                                   all_runs=[r for one in rounds for r in one["runs"]])
 
     # Sluice -------------------------------------------------------------------------------
 
@@ -180,7 +190,7 @@ class Harness:
             # write-back of the produce runs' data would compete with the first read.
             os.sync()
             for size in p["consume_sizes"]:
-                run = self.catch_up(broker, size)
+                run = self.catch_up_best(broker, size)
                 S["consume"][str(size)] = run
                 self.cpu_note("sluice-perf consume %d B" % size, run["client"]["cpu_share"])
                 self.log("  consume %5d B: %.0f records/s, %.1f MB/s, broker CPU %.2f, client CPU %.2f"
@@ -192,7 +202,7 @@ class Harness:
             broker.overrides["fetch.transfer"] = "copy"
             broker.start(timeout_s=300)
             size = p["fetch_size"]
-            run = self.catch_up(broker, size)
+            run = self.catch_up_best(broker, size)
             S["consume_copy"] = {str(size): run}
             self.cpu_note("sluice-perf consume %d B (fetch.transfer=copy)" % size, run["client"]["cpu_share"])
             self.log("  consume %5d B with fetch.transfer=copy: %.1f MB/s, broker CPU %.2f"
@@ -211,6 +221,15 @@ class Harness:
             self.e2e(broker)
         finally:
             broker.stop()
+
+    def catch_up_best(self, broker, size):
+        """The fastest of `repeats` catch-up reads (the raw file->socket baselines are a best of
+        as many); the others are kept under "other_runs"."""
+        runs = [self.catch_up(broker, size) for _ in range(self.profile["repeats"] if size == self.profile["fetch_size"] else 1)]
+        runs.sort(key=lambda r: r["consume"]["mb_per_s"], reverse=True)
+        best = dict(runs[0])
+        best["other_runs"] = [{"mb_per_s": r["consume"]["mb_per_s"], "broker_cpu_s": r["broker"]["cpu_s"]} for r in runs[1:]]
+        return best
 
     def catch_up(self, broker, size):
         """A catch-up read of the backlog the produce run of `size`-byte records left."""
@@ -388,6 +407,10 @@ def main():
                         help="rewrite the table in bench/e2e/README.md (default: on in full mode)")
     parser.add_argument("--no-update-readme", dest="update_readme", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")
+    parser.add_argument("--warm-memory", action="store_true", default=None,
+                        help="touch all available memory once before measuring (default: on in full mode; "
+                             "see e2e_lib.warm_memory)")
+    parser.add_argument("--no-warm-memory", dest="warm_memory", action="store_false")
     parser.add_argument("--profile", action="store_true",
                         help="sample the broker with perf (cpu-clock) during the produce and catch-up runs of the fetch "
                              "size; perf.data and reports go to the out dir, summaries into the JSON")
@@ -399,6 +422,11 @@ def main():
     start = time.monotonic()
     try:
         phases = args.phases.split(",")
+        if args.warm_memory is None:
+            args.warm_memory = args.mode == "full"
+        if args.warm_memory:
+            harness.log("== warm memory")
+            harness.results["warm_memory"] = e2e_lib.warm_memory(log=harness.log)
         if "limits" in phases:
             harness.phase("limits", harness.limits)
         if "sluice" in phases:

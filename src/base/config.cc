@@ -147,7 +147,7 @@ const std::map<std::string, Setter>& setters() {
          c.fetch_copy = v == "copy";
          return true;
        }},
-      {"fetch.send.chunk.bytes", [](const std::string& v, Config& c) { return parse_integer(v, 4096, 64 << 20, c.fetch_send_chunk_bytes); }},
+      {"fetch.send.chunk.bytes", [](const std::string& v, Config& c) {  return parse_integer(v, 4096, 64 << 20, c.fetch_send_chunk_bytes); }},
       {"group.min.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_min); }},
       {"group.max.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_max); }},
       {"group.initial.rebalance.delay.ms", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.group_initial_rebalance_delay_ms); }},
