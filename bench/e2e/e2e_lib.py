@@ -206,12 +206,12 @@ def settle_rss(pid, seconds=1.0, samples=5):
 class CpuProfile:
     """Samples a process with `perf record -e cpu-clock -g` while the `with` block runs (hardware
     counters are not available on every VM; cpu-clock is).  On exit writes `<prefix>.data`,
-    `<prefix>.txt` (symbols above 0.5%) and fills `summary`: the share of samples per binary
-    (kernel, sluice, libc, ...) and the top symbols.  Needs perf on PATH and the right to trace
-    the process (root, or perf_event_paranoid <= 1)."""
+    `text_path` (the top symbols) and fills `summary`: the share of samples per binary (kernel,
+    sluice, libc, ...) and the top symbols.  Needs perf on PATH and the right to trace the process
+    (root, or perf_event_paranoid <= 1)."""
 
-    def __init__(self, pid, prefix, frequency=999):
-        self.pid, self.prefix, self.frequency = pid, prefix, frequency
+    def __init__(self, pid, prefix, text_path, frequency=999):
+        self.pid, self.prefix, self.text_path, self.frequency = pid, prefix, text_path, frequency
         self.summary = {}
         self.proc = None
 
@@ -232,7 +232,7 @@ class CpuProfile:
             self.proc.kill()
             self.proc.wait()
         self.summary = {"by_binary": self._report("dso"), "top_symbols": self._report("dso,sym")[:15]}
-        with open(self.prefix + ".txt", "w") as out:
+        with open(self.text_path, "w") as out:
             for row in self.summary["top_symbols"]:
                 out.write("%6.2f%%  %s\n" % (row["percent"], row["name"]))
         return False
@@ -256,27 +256,3 @@ class CpuProfile:
     def describe(self):
         return ", ".join("%s %.1f%%" % (row["name"], row["percent"]) for row in self.summary.get("by_binary", [])[:4])
 
-
-def warm_memory(margin_bytes=2 << 30, log=print):
-    """Touches the machine's available memory once (an anonymous map written through, then freed)
-    and returns {"bytes", "seconds"}.  On a VM the first write to a guest page costs the hypervisor
-    a fault: measured here, a first 3 GB buffered file write ran at 571 MB/s and the same write
-    after it at 6.4 GB/s.  Without this step the first runs of a harness measure the hypervisor
-    handing out memory (the page cache pages of the produce runs), not the broker; with it every
-    run, the baselines included, gets memory that is already backed."""
-    import mmap
-    with open("/proc/meminfo") as meminfo:
-        available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable"))
-    size = max(0, available - margin_bytes)
-    start = time.monotonic()
-    if size > 0:
-        chunk = b"\x01" * (64 << 20)
-        area = mmap.mmap(-1, size)
-        try:
-            while area.tell() + len(chunk) <= size:
-                area.write(chunk)
-        finally:
-            area.close()
-    seconds = time.monotonic() - start
-    log("  warmed %.1f GiB of memory in %.1fs" % (size / 2**30, seconds))
-    return {"bytes": size, "seconds": round(seconds, 1)}

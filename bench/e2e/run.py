@@ -165,7 +165,8 @@ class Harness:
         options.setdefault("broker-pid", broker.pid)
         if not (self.args.profile and profile_as):
             return self.perf.run("kafka", options, timeout_s=600)
-        with e2e_lib.CpuProfile(broker.pid, os.path.join(self.out_dir, "profile-%s" % profile_as)) as profile:
+        with e2e_lib.CpuProfile(broker.pid, os.path.join(self.work, "profile-%s" % profile_as),
+                                os.path.join(self.out_dir, "profile-%s.txt" % profile_as)) as profile:
             run = self.perf.run("kafka", options, timeout_s=600)
         self.results.setdefault("profiles", {})[profile_as] = profile.summary
         self.log("  profile %s: %s" % (profile_as, profile.describe()))
@@ -407,13 +408,10 @@ def main():
                         help="rewrite the table in bench/e2e/README.md (default: on in full mode)")
     parser.add_argument("--no-update-readme", dest="update_readme", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")
-    parser.add_argument("--warm-memory", action="store_true", default=None,
-                        help="touch all available memory once before measuring (default: on in full mode; "
-                             "see e2e_lib.warm_memory)")
-    parser.add_argument("--no-warm-memory", dest="warm_memory", action="store_false")
     parser.add_argument("--profile", action="store_true",
                         help="sample the broker with perf (cpu-clock) during the produce and catch-up runs of the fetch "
-                             "size; perf.data and reports go to the out dir, summaries into the JSON")
+                             "size; the top symbols go to profile-*.txt in the out dir and into the JSON (perf.data "
+                             "stays in the work dir, kept with --keep)")
     args = parser.parse_args()
     if args.update_readme is None:
         args.update_readme = args.mode == "full"
@@ -422,11 +420,6 @@ def main():
     start = time.monotonic()
     try:
         phases = args.phases.split(",")
-        if args.warm_memory is None:
-            args.warm_memory = args.mode == "full"
-        if args.warm_memory:
-            harness.log("== warm memory")
-            harness.results["warm_memory"] = e2e_lib.warm_memory(log=harness.log)
         if "limits" in phases:
             harness.phase("limits", harness.limits)
         if "sluice" in phases:
