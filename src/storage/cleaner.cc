@@ -14,343 +14,13 @@
 #include "protocol/compression.h"
 #include "protocol/record_batch.h"
 #include "storage/file_io.h"
+#include "storage/cleaner_records.h"
 #include "storage/segment.h"
 
 namespace sluice::storage {
 
-// ---------------------------------------------------------------- Throttler
+using namespace cleaner_io;
 
-namespace {
-class SystemThrottleClock final : public ThrottleClock {
- public:
-  std::int64_t now_ns() override { return monotonic_ns(); }
-  void sleep_ns(std::int64_t ns) override {
-    timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-  }
-};
-}  // namespace
-
-ThrottleClock& system_throttle_clock() {
-  static SystemThrottleClock clock;
-  return clock;
-}
-
-Throttler::Throttler(double bytes_per_second_max, ThrottleClock& clock, std::int64_t check_interval_ns)
-    : rate_max_(bytes_per_second_max), clock_(clock), check_interval_ns_(check_interval_ns),
-      period_start_ns_(clock.now_ns()) {
-  SLUICE_ASSERT(check_interval_ns > 0, "check_interval_ns=%lld", (long long)check_interval_ns);
-}
-
-void Throttler::set_rate(double bytes_per_second_max) {
-  std::lock_guard lock(mutex_);
-  rate_max_ = bytes_per_second_max;
-}
-
-std::int64_t Throttler::slept_ns() const {
-  std::lock_guard lock(mutex_);
-  return slept_ns_;
-}
-
-void Throttler::maybe_throttle(std::uint64_t bytes) {
-  // Kafka's Throttler.maybeThrottle: the lock is held while sleeping, so the threads sharing the
-  // throttler share the rate.
-  std::lock_guard lock(mutex_);
-  if (!(rate_max_ > 0) || std::isinf(rate_max_)) return;
-  observed_bytes_ += bytes;
-  const std::int64_t now = clock_.now_ns();
-  const std::int64_t elapsed = now - period_start_ns_;
-  if (elapsed <= check_interval_ns_ || observed_bytes_ == 0) return;
-  const double wanted_ns = double(observed_bytes_) / rate_max_ * 1e9;
-  const auto sleep = static_cast<std::int64_t>(wanted_ns) - elapsed;
-  if (sleep > 0) {
-    clock_.sleep_ns(sleep);
-    slept_ns_ += sleep;
-  }
-  period_start_ns_ = clock_.now_ns();
-  observed_bytes_ = 0;
-}
-
-// ---------------------------------------------------------------- OffsetMap
-
-namespace {
-
-std::uint64_t rotl64(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-std::uint64_t fmix64(std::uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return k;
-}
-
-std::uint64_t load_le64_partial(const std::byte* p, std::size_t bytes) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < bytes; ++i) v |= std::uint64_t(static_cast<std::uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-
-// MurmurHash3 x64 128 (Austin Appleby's public-domain design), seed 0.
-std::pair<std::uint64_t, std::uint64_t> murmur3_128(std::span<const std::byte> key) {
-  constexpr std::uint64_t c1 = 0x87c37b91114253d5ULL, c2 = 0x4cf5ad432745937fULL;
-  const std::size_t blocks = key.size() / 16;
-  std::uint64_t h1 = 0, h2 = 0;
-  for (std::size_t i = 0; i < blocks; ++i) {
-    std::uint64_t k1 = load_le64_partial(key.data() + i * 16, 8);
-    std::uint64_t k2 = load_le64_partial(key.data() + i * 16 + 8, 8);
-    k1 *= c1, k1 = rotl64(k1, 31), k1 *= c2, h1 ^= k1;
-    h1 = rotl64(h1, 27), h1 += h2, h1 = h1 * 5 + 0x52dce729;
-    k2 *= c2, k2 = rotl64(k2, 33), k2 *= c1, h2 ^= k2;
-    h2 = rotl64(h2, 31), h2 += h1, h2 = h2 * 5 + 0x38495ab5;
-  }
-  const std::byte* tail = key.data() + blocks * 16;
-  const std::size_t rest = key.size() & 15;
-  if (rest > 8) {
-    std::uint64_t k2 = load_le64_partial(tail + 8, rest - 8);
-    k2 *= c2, k2 = rotl64(k2, 33), k2 *= c1, h2 ^= k2;
-  }
-  if (rest > 0) {
-    std::uint64_t k1 = load_le64_partial(tail, std::min<std::size_t>(rest, 8));
-    k1 *= c1, k1 = rotl64(k1, 31), k1 *= c2, h1 ^= k1;
-  }
-  h1 ^= key.size(), h2 ^= key.size();
-  h1 += h2, h2 += h1;
-  h1 = fmix64(h1), h2 = fmix64(h2);
-  h1 += h2, h2 += h1;
-  return {h1, h2};
-}
-
-}  // namespace
-
-OffsetMap::OffsetMap(std::size_t memory_bytes, double load_factor) : load_factor_(load_factor) {
-  SLUICE_ASSERT(load_factor > 0 && load_factor <= 1, "load_factor=%f", load_factor);
-  slot_count_max_ = memory_bytes / slot_bytes;
-  // One slot always stays empty, so a probe for an absent key ends.
-  size_max_ = std::min(static_cast<std::size_t>(double(slot_count_max_) * load_factor),
-                       slot_count_max_ == 0 ? 0 : slot_count_max_ - 1);
-  SLUICE_ASSERT(size_max_ >= 1, "dedupe buffer of %zu bytes holds no key", memory_bytes);
-  clear();
-}
-
-void OffsetMap::clear() {
-  std::vector<Slot> fresh(std::min(initial_slots, slot_count_max_), Slot{0, 0, -1});
-  slots_.swap(fresh);
-  size_ = 0;
-  latest_offset_ = -1;
-}
-
-std::size_t OffsetMap::grow_at() const {
-  if (slots_.size() == slot_count_max_) return size_max_;
-  return std::min(static_cast<std::size_t>(double(slots_.size()) * load_factor_), slots_.size() - 1);
-}
-
-void OffsetMap::grow() {
-  std::vector<Slot> old(std::min(slots_.size() * 2, slot_count_max_), Slot{0, 0, -1});
-  old.swap(slots_);
-  for (const Slot& slot : old) {
-    if (slot.offset >= 0) slots_[find_slot(slot.digest_high, slot.digest_low)] = slot;
-  }
-}
-
-std::size_t OffsetMap::find_slot(std::uint64_t high, std::uint64_t low) const {
-  std::size_t index = high % slots_.size();
-  for (;;) {
-    const Slot& slot = slots_[index];
-    if (slot.offset < 0 || (slot.digest_high == high && slot.digest_low == low)) return index;
-    index = index + 1 == slots_.size() ? 0 : index + 1;
-  }
-}
-
-void OffsetMap::put(std::span<const std::byte> key, std::int64_t offset) {
-  SLUICE_ASSERT(!full(), "size=%zu", size_);
-  SLUICE_ASSERT(offset >= 0, "offset=%lld", (long long)offset);
-  auto [high, low] = murmur3_128(key);
-  if (size_ >= grow_at()) grow();
-  Slot& slot = slots_[find_slot(high, low)];
-  if (slot.offset < 0) {
-    ++size_;
-    slot.digest_high = high;
-    slot.digest_low = low;
-  }
-  slot.offset = offset;
-  update_latest_offset(offset);
-}
-
-std::int64_t OffsetMap::get(std::span<const std::byte> key) const {
-  auto [high, low] = murmur3_128(key);
-  return slots_[find_slot(high, low)].offset;
-}
-
-// ---------------------------------------------------------------- reading segments and records
-
-namespace {
-
-// Whole batches of [position, end) of a sealed segment, read in chunks into a reusable buffer
-// (grown for a batch larger than a chunk). Reports every byte read to the throttler.
-class BatchReader {
- public:
-  BatchReader(const Segment& segment, std::uint64_t position, std::vector<std::byte>* buffer, std::size_t chunk_bytes,
-              Throttler* throttler)
-      : fd_(segment.file()->fd()), path_(&segment.file()->path()), position_(position),
-        end_(segment.committed_bytes()), buffer_(buffer), chunk_bytes_(chunk_bytes), throttler_(throttler) {}
-
-  // true with the next batch (valid until the next call), false at the end. A batch that does not
-  // fit the segment or is shorter than a v2 header is corruption: an error.
-  Result<bool> next(RecordBatchHeader* header, std::span<const std::byte>* batch) {
-    if (position_ >= end_) return false;
-    if (end_ - position_ < record_batch_header_bytes) return corrupt("truncated batch header");
-    if (Status s = ensure(record_batch_header_bytes); !s.is_ok()) return s;
-    *header = parse_record_batch_header(at());
-    if (header->batch_length < std::int32_t(record_batch_header_bytes - record_batch_log_overhead_bytes) ||
-        header->magic != 2)
-      return corrupt("bad batch header");
-    const auto bytes = static_cast<std::uint64_t>(header->batch_bytes());
-    if (bytes > end_ - position_) return corrupt("batch past the segment end");
-    if (Status s = ensure(bytes); !s.is_ok()) return s;
-    *batch = std::span<const std::byte>(at(), bytes);
-    batch_position_ = position_;
-    position_ += bytes;
-    return true;
-  }
-  std::uint64_t batch_position() const { return batch_position_; }
-  bool at_end() const { return position_ >= end_; }
-  std::uint64_t bytes_read() const { return bytes_read_; }
-
- private:
-  const std::byte* at() const { return buffer_->data() + (position_ - buffer_position_); }
-  Status ensure(std::uint64_t bytes) {
-    if (position_ >= buffer_position_ && position_ + bytes <= buffer_position_ + buffer_bytes_) return Status::ok();
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(chunk_bytes_, bytes),
-                                                                        end_ - position_));
-    if (buffer_->size() < want) buffer_->resize(want);
-    auto got = pread_full(fd_, buffer_->data(), want, position_);
-    if (!got.is_ok()) return got.status();
-    if (got.value() < bytes) return corrupt("short read");
-    buffer_position_ = position_;
-    buffer_bytes_ = got.value();
-    bytes_read_ += got.value();
-    if (throttler_ != nullptr) throttler_->maybe_throttle(got.value());
-    return Status::ok();
-  }
-  Status corrupt(const char* why) const {
-    return Status::error(std::string("cleaner: ") + why + " in " + path_->string() + " at " + std::to_string(position_));
-  }
-
-  int fd_;
-  const std::filesystem::path* path_;
-  std::uint64_t position_, end_;
-  std::vector<std::byte>* buffer_;
-  std::size_t chunk_bytes_;
-  Throttler* throttler_;
-  std::uint64_t buffer_position_ = 0, buffer_bytes_ = 0, batch_position_ = 0, bytes_read_ = 0;
-};
-
-// One record of a v2 record area, with the raw bytes after its offset delta (key length, key,
-// value length, value, headers) so it can be re-encoded with a new timestamp delta.
-struct RecordFields {
-  std::byte attributes;
-  std::int64_t timestamp_delta;
-  std::int32_t offset_delta;
-  bool has_key, has_value;
-  std::span<const std::byte> key;
-  std::span<const std::byte> rest;
-};
-
-bool next_record(std::span<const std::byte> area, std::size_t* position, RecordFields* out) {
-  std::int32_t length = 0;
-  if (!read_varint(area, position, &length) || length < 1) return false;
-  if (static_cast<std::size_t>(length) > area.size() - *position) return false;
-  auto record = area.subspan(*position, static_cast<std::size_t>(length));
-  *position += static_cast<std::size_t>(length);
-  std::size_t at = 1;
-  out->attributes = record[0];
-  if (!read_varlong(record, &at, &out->timestamp_delta) || !read_varint(record, &at, &out->offset_delta)) return false;
-  const std::size_t rest_start = at;
-  std::int32_t key_bytes = 0, value_bytes = 0, header_count = 0;
-  if (!read_varint(record, &at, &key_bytes) || key_bytes < -1) return false;
-  out->has_key = key_bytes >= 0;
-  if (key_bytes > 0) {
-    if (static_cast<std::size_t>(key_bytes) > record.size() - at) return false;
-    out->key = record.subspan(at, static_cast<std::size_t>(key_bytes));
-    at += static_cast<std::size_t>(key_bytes);
-  } else {
-    out->key = {};
-  }
-  if (!read_varint(record, &at, &value_bytes) || value_bytes < -1) return false;
-  out->has_value = value_bytes >= 0;
-  if (value_bytes > 0) {
-    if (static_cast<std::size_t>(value_bytes) > record.size() - at) return false;
-    at += static_cast<std::size_t>(value_bytes);
-  }
-  if (!read_varint(record, &at, &header_count) || header_count < 0) return false;
-  out->rest = record.subspan(rest_start);
-  return true;
-}
-
-std::size_t varlong_bytes(std::int64_t value) {
-  std::uint64_t zigzag = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
-  std::size_t bytes = 1;
-  while (zigzag >= 0x80) zigzag >>= 7, ++bytes;
-  return bytes;
-}
-
-void put_varlong(std::vector<std::byte>& out, std::int64_t value) {
-  std::uint64_t zigzag = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
-  while (zigzag >= 0x80) {
-    out.push_back(static_cast<std::byte>((zigzag & 0x7f) | 0x80));
-    zigzag >>= 7;
-  }
-  out.push_back(static_cast<std::byte>(zigzag));
-}
-
-// Appends the record with a new timestamp delta; everything else is the original bytes (a zig-zag
-// varint and varlong encode an int32 alike, so the offset delta is written with put_varlong).
-void encode_record(std::vector<std::byte>& out, const RecordFields& record, std::int64_t timestamp_delta) {
-  const std::size_t body = 1 + varlong_bytes(timestamp_delta) + varlong_bytes(record.offset_delta) + record.rest.size();
-  put_varlong(out, static_cast<std::int64_t>(body));
-  out.push_back(record.attributes);
-  put_varlong(out, timestamp_delta);
-  put_varlong(out, record.offset_delta);
-  out.insert(out.end(), record.rest.begin(), record.rest.end());
-}
-
-constexpr std::int16_t attribute_compression_mask = 0x07;
-constexpr std::int16_t attribute_delete_horizon = 0x40;
-
-// The 61-byte header of a batch built by the cleaner, CRC left for finish_batch.
-void write_header(std::byte* p, const RecordBatchHeader& h, std::size_t batch_bytes) {
-  namespace f = record_batch_field;
-  store_be64(p + f::base_offset, static_cast<std::uint64_t>(h.base_offset));
-  store_be32(p + f::batch_length, static_cast<std::uint32_t>(batch_bytes - record_batch_log_overhead_bytes));
-  store_be32(p + f::partition_leader_epoch, static_cast<std::uint32_t>(h.partition_leader_epoch));
-  p[f::magic] = std::byte{2};
-  store_be16(p + f::attributes, static_cast<std::uint16_t>(h.attributes));
-  store_be32(p + f::last_offset_delta, static_cast<std::uint32_t>(h.last_offset_delta));
-  store_be64(p + f::base_timestamp, static_cast<std::uint64_t>(h.base_timestamp));
-  store_be64(p + f::max_timestamp, static_cast<std::uint64_t>(h.max_timestamp));
-  store_be64(p + f::producer_id, static_cast<std::uint64_t>(h.producer_id));
-  store_be16(p + f::producer_epoch, static_cast<std::uint16_t>(h.producer_epoch));
-  store_be32(p + f::base_sequence, static_cast<std::uint32_t>(h.base_sequence));
-  store_be32(p + f::record_count, static_cast<std::uint32_t>(h.record_count));
-  store_be32(p + f::crc, compute_record_batch_crc(p, batch_bytes));
-}
-
-// Kafka's DefaultRecordBatch.writeEmptyHeader: the batch's offsets, producer fields and max
-// timestamp, no records, no compression, no base timestamp.
-std::vector<std::byte> empty_batch(const RecordBatchHeader& original) {
-  RecordBatchHeader h = original;
-  h.attributes = static_cast<std::int16_t>(original.attributes & ~(attribute_compression_mask | attribute_delete_horizon));
-  h.base_timestamp = -1;
-  h.record_count = 0;
-  std::vector<std::byte> batch(record_batch_header_bytes);
-  write_header(batch.data(), h, batch.size());
-  return batch;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------- the cleanable range
 
@@ -499,6 +169,11 @@ class CleanRun {
       return Status::from_errno(ECANCELED, "clean cancelled");
     return Status::ok();
   }
+  // The reader's next batch, unless the clean was cancelled (an error then).
+  Result<bool> next_batch(BatchReader& reader, RecordBatchHeader* header, std::span<const std::byte>* batch) const {
+    if (Status s = cancelled(); !s.is_ok()) return s;
+    return reader.next(header, batch);
+  }
   Result<std::span<const std::byte>> record_area(const RecordBatchHeader& header, std::span<const std::byte> batch);
   // Returns true when the map filled up inside this batch.
   Result<bool> map_batch(const RecordBatchHeader& header, std::span<const std::byte> batch, std::int64_t first_dirty);
@@ -564,8 +239,7 @@ Status CleanRun::build_map(const std::vector<std::shared_ptr<Segment>>& list, st
     RecordBatchHeader header;
     std::span<const std::byte> batch;
     for (;;) {
-      if (Status s = cancelled(); !s.is_ok()) return s;
-      auto more = reader.next(&header, &batch);
+      auto more = next_batch(reader, &header, &batch);
       if (!more.is_ok()) return more.status();
       if (!more.value()) break;
       if (header.last_offset() < first_dirty) continue;
@@ -699,8 +373,7 @@ Status CleanRun::clean_group(const std::vector<std::shared_ptr<Segment>>& group,
     RecordBatchHeader header;
     std::span<const std::byte> batch;
     for (;;) {
-      if (Status s = cancelled(); !s.is_ok()) return s;
-      auto more = reader.next(&header, &batch);
+      auto more = next_batch(reader, &header, &batch);
       if (!more.is_ok()) return more.status();
       if (!more.value()) break;
       const bool last_of_group = i + 1 == group.size() && reader.at_end();
