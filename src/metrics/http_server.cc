@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/listen.h"
 #include "base/log.h"
 
 namespace sluice::metrics {
@@ -44,40 +45,6 @@ std::string error_response(int status) {
   return response(status, reason, "text/plain; charset=utf-8", std::string(reason) + "\n");
 }
 
-Result<int> listen_socket(const HttpServerConfig& config) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(config.port);
-  int rc = getaddrinfo(config.host.empty() ? nullptr : config.host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) return Status::error("metrics.listener: cannot resolve '" + config.host + "': " + gai_strerror(rc));
-  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    freeaddrinfo(found);
-    return Status::from_errno(errno, "metrics socket");
-  }
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  rc = ::bind(fd, found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
-  if (rc < 0 || ::listen(fd, 16) < 0) {
-    int error = errno;
-    ::close(fd);
-    return Status::from_errno(error, "metrics.listener bind " + config.host + ":" + port);
-  }
-  return fd;
-}
-
-std::uint16_t local_port(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
-  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
-  return ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-}
-
 }  // namespace
 
 int classify_request(std::string_view head) {
@@ -104,8 +71,12 @@ HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
   SLUICE_ASSERT(listen_fd_ < 0, "metrics server started twice");
-  auto listened = listen_socket(config_);
-  if (!listened.is_ok()) return listened.status();
+  ListenOptions options;
+  options.backlog = 16;
+  options.nonblocking = true;
+  // No SO_REUSEPORT: a metrics port another process holds must fail the start.
+  auto listened = listen_tcp(config_.host, config_.port, options);
+  if (!listened.is_ok()) return Status::error("metrics.listener " + listened.status().to_string());
   listen_fd_ = listened.value();
   bound_port_ = local_port(listen_fd_);
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

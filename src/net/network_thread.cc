@@ -9,36 +9,16 @@
 
 #include <cstring>
 
+#include "base/listen.h"
 #include "base/log.h"
 #include "metrics/cells.h"
 
 namespace sluice::net {
 
 Result<int> listen_on(const Listener& listener) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  std::string port = std::to_string(listener.port);
-  int rc = getaddrinfo(listener.host.empty() ? nullptr : listener.host.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0) return Status::error("resolve " + listener.host + ": " + gai_strerror(rc));
-  int fd = -1;
-  Status last = Status::error("no address for " + listener.host);
-  for (addrinfo* address = found; address != nullptr; address = address->ai_next) {
-    fd = ::socket(address->ai_family, address->ai_socktype | SOCK_CLOEXEC, address->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (::bind(fd, address->ai_addr, address->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) break;
-    last = Status::from_errno(errno, "bind " + listener.host + ":" + port);
-    ::close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(found);
-  if (fd < 0) return last;
-  return fd;
+  ListenOptions options;
+  options.reuse_port = true;
+  return listen_tcp(listener.host, listener.port, options);
 }
 
 NetworkThread::NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler,
@@ -54,11 +34,7 @@ Status NetworkThread::start() {
   auto fd = listen_on(config_.listener);
   if (!fd.is_ok()) return fd.status();
   listen_fd_ = fd.value();
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  bound_port_ = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
-                                                    : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  bound_port_ = local_port(listen_fd_);
   std::atomic<int> started{0};
   Status init_status;
   thread_ = std::thread([this, &started] { run(&started); });
