@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 
 #include "base/assert.h"
 #include "base/endian.h"
@@ -53,6 +54,12 @@ UniqueFd IndexFile::open_fd() const {
   return fd;
 }
 
+Status IndexFile::with_fd(const std::function<Status(int)>& use) const {
+  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (fd.get() < 0) return Status::from_errno(errno, "open " + path_.string());
+  return use(fd.get());
+}
+
 Status IndexFile::map(int fd, std::size_t bytes) {
   if (bytes <= mapped_bytes_) return Status::ok();
   // A mapping only grows (readers may hold pointers into it); it is replaced only while the
@@ -66,11 +73,11 @@ Status IndexFile::map(int fd, std::size_t bytes) {
 }
 
 Status IndexFile::resize(std::size_t bytes, std::size_t map_bytes) {
-  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
-  if (fd.get() < 0) return Status::from_errno(errno, "open " + path_.string());
-  if (file_io().ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0)
-    return Status::from_errno(errno, "ftruncate " + path_.string());
-  return map_bytes == 0 ? Status::ok() : map(fd.get(), map_bytes);
+  return with_fd([&](int fd) {
+    if (file_io().ftruncate(fd, static_cast<off_t>(bytes)) != 0)
+      return Status::from_errno(errno, "ftruncate " + path_.string());
+    return map_bytes == 0 ? Status::ok() : map(fd, map_bytes);
+  });
 }
 
 Status IndexFile::make_active(std::uint32_t capacity_bytes) {
@@ -107,10 +114,9 @@ Status IndexFile::trim() {
 
 Status IndexFile::sync() {
   // fsync writes back the pages dirtied through the shared mapping and a trimmed size.
-  UniqueFd fd(file_io().open(path_.c_str(), O_RDWR | O_CLOEXEC, 0));
-  if (fd.get() < 0) return Status::from_errno(errno, "open " + path_.string());
-  if (file_io().fsync(fd.get()) != 0) return Status::from_errno(errno, "fsync " + path_.string());
-  return Status::ok();
+  return with_fd([&](int fd) {
+    return file_io().fsync(fd) == 0 ? Status::ok() : Status::from_errno(errno, "fsync " + path_.string());
+  });
 }
 
 // ---------------------------------------------------------------- OffsetIndex

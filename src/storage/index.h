@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -58,6 +59,8 @@ class IndexFile {
  private:
   IndexFile(std::filesystem::path path, std::uint32_t entry_bytes) : path_(std::move(path)), entry_bytes_(entry_bytes) {}
   Status map(int fd, std::size_t bytes);
+  // Opens the file for the call of `use` (the fd closes after); an open failure is the result.
+  Status with_fd(const std::function<Status(int)>& use) const;
   // Sizes the file to `bytes` through a fresh fd; maps up to `map_bytes` (0: no new mapping).
   Status resize(std::size_t bytes, std::size_t map_bytes);
 
