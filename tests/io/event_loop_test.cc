@@ -141,15 +141,18 @@ TEST_P(EventLoopTaskrun, CompletionsReachTheirTarget) {
 TEST_P(EventLoopTaskrun, CompletionsArriveWhilePostsKeepTheLoopBusy) {
   // A task that re-posts itself keeps every turn's wait at zero; a read armed meanwhile must
   // still complete (under DEFER_TASKRUN the kernel posts it only when the loop asks for events).
+  // Declared before the loop thread, so they outlive its last turn (a task re-posted before
+  // spin went false still runs when the thread stops).
+  std::atomic<bool> spin{true};
+  std::atomic<int> turns{0};
+  std::function<void()> again;
+  char buffer[16] = {};
+  ReadCompletion completion;
   LoopThread thread(config());
   ASSERT_TRUE(thread.ok());
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  char buffer[16] = {};
-  ReadCompletion completion;
-  std::atomic<bool> spin{true};
-  std::atomic<int> turns{0};
-  std::function<void()> again = [&] {
+  again = [&] {
     turns.fetch_add(1);
     if (spin.load()) thread.loop().post(again);
   };
@@ -171,7 +174,9 @@ TEST_P(EventLoopTaskrun, CompletionsArriveWhilePostsKeepTheLoopBusy) {
 
 TEST(EventLoop, DeferTaskrunIsUsedWhenAsked) {
   // The kernel here (6.1+) accepts DEFER_TASKRUN; an older one falls back to COOP_TASKRUN.
-  LoopThread deferred;
+  LoopConfig defer;
+  defer.defer_taskrun = true;
+  LoopThread deferred(defer);
   ASSERT_TRUE(deferred.ok());
   LoopConfig coop;
   coop.defer_taskrun = false;
