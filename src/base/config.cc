@@ -148,6 +148,15 @@ const std::map<std::string, Setter>& setters() {
          return true;
        }},
       {"fetch.send.chunk.bytes", [](const std::string& v, Config& c) {  return parse_integer(v, 4096, 64 << 20, c.fetch_send_chunk_bytes); }},
+      {"network.io_uring.defer.taskrun", [](const std::string& v, Config& c) { return parse_bool(v, c.network_defer_taskrun); }},
+      {"network.recv.buffers", [](const std::string& v, Config& c) {
+         // The kernel's buffer ring takes a power of two entries.
+         std::int32_t count;
+         if (!parse_integer(v, 0, 32768, count) || (count & (count - 1)) != 0) return false;
+         c.network_recv_buffers = count;
+         return true;
+       }},
+      {"network.recv.buffer.bytes", [](const std::string& v, Config& c) { return parse_integer(v, 4096, 1 << 20, c.network_recv_buffer_bytes); }},
       {"group.min.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_min); }},
       {"group.max.session.timeout.ms", [](const std::string& v, Config& c) { return parse_integer(v, 1, INT32_MAX, c.group_session_timeout_ms_max); }},
       {"group.initial.rebalance.delay.ms", [](const std::string& v, Config& c) { return parse_integer(v, 0, INT32_MAX, c.group_initial_rebalance_delay_ms); }},
@@ -363,6 +372,9 @@ std::map<std::string, std::optional<std::string>> broker_config_values(const Con
       {"fetch.purgatory.max", number(c.fetch_parked_max)},
       {"fetch.transfer", std::string(c.fetch_copy ? "copy" : "zerocopy")},
       {"fetch.send.chunk.bytes", number(c.fetch_send_chunk_bytes)},
+      {"network.io_uring.defer.taskrun", flag(c.network_defer_taskrun)},
+      {"network.recv.buffers", number(c.network_recv_buffers)},
+      {"network.recv.buffer.bytes", number(c.network_recv_buffer_bytes)},
       {"group.min.session.timeout.ms", number(c.group_session_timeout_ms_min)},
       {"group.max.session.timeout.ms", number(c.group_session_timeout_ms_max)},
       {"group.initial.rebalance.delay.ms", number(c.group_initial_rebalance_delay_ms)},

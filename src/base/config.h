@@ -49,6 +49,9 @@ struct Config {
   std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::int32_t fetch_send_chunk_bytes = 1 << 20;          // fetch.send.chunk.bytes (ours)
+  bool network_defer_taskrun = false;                      // network.io_uring.defer.taskrun (ours)
+  std::int32_t network_recv_buffers = 256;                 // network.recv.buffers (ours): 0 = single-shot recv
+  std::int32_t network_recv_buffer_bytes = 16 * 1024;      // network.recv.buffer.bytes (ours)
   std::string log_level = "info";                          // log.level (ours)
   std::int64_t shutdown_timeout_ms = 120000;               // shutdown.timeout.ms (ours): bound on a clean stop
   // metrics.listener (ours): host:port of the Prometheus endpoint (GET /metrics); "" or "none"

@@ -88,6 +88,9 @@ Status Broker::start() {
     thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
     thread_config.limits.copy_file_ranges = config_.fetch_copy;
     thread_config.limits.file_chunk_bytes = static_cast<std::uint32_t>(config_.fetch_send_chunk_bytes);
+    thread_config.defer_taskrun = config_.network_defer_taskrun;
+    thread_config.recv_buffer_count = static_cast<std::uint32_t>(config_.network_recv_buffers);
+    thread_config.recv_buffer_bytes = static_cast<std::uint32_t>(config_.network_recv_buffer_bytes);
     thread_config.connections_max = static_cast<std::uint32_t>(config_.connections_max / config_.network_threads + 1);
     network_states_.push_back(std::make_unique<NetworkState>());
     network_threads_.push_back(std::make_unique<net::NetworkThread>(i, thread_config, *this, memory_budget_));

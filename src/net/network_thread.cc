@@ -51,6 +51,7 @@ void NetworkThread::run(std::atomic<int>* started) {
   loop_config.cpu = config_.cpu;
   loop_config.recv_buffer_count = config_.recv_buffer_count;
   loop_config.recv_buffer_bytes = config_.recv_buffer_bytes;
+  loop_config.defer_taskrun = config_.defer_taskrun;
   Status status = loop_.init(loop_config);
   if (!status.is_ok()) {
     LOG_ERROR("network_thread_init", "index=%d error=\"%s\"", index_, status.to_string().c_str());

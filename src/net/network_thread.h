@@ -29,6 +29,8 @@ struct NetworkThreadConfig {
   // (larger ones are assembled from several chunks either way).
   std::uint32_t recv_buffer_count = 256;
   std::uint32_t recv_buffer_bytes = 16 * 1024;
+  // Ask for IORING_SETUP_DEFER_TASKRUN (falls back to COOP_TASKRUN where the kernel lacks it).
+  bool defer_taskrun = false;
 };
 
 class NetworkThread {

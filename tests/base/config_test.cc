@@ -22,6 +22,8 @@ TEST(Config, KafkaNamesMapToFields) {
       {"num.io.threads", "4"},                       {"log.index.interval.bytes", "128"},
       {"advertised.listeners", "PLAINTEXT://example.com:9093"},
       {"network.cpus", "0-1,3"},
+      {"network.io_uring.defer.taskrun", "true"},     {"network.recv.buffers", "0"},
+      {"network.recv.buffer.bytes", "65536"},
   };
   ASSERT_TRUE(apply_properties(properties, config, unknown).is_ok());
   EXPECT_TRUE(unknown.empty());
@@ -42,6 +44,9 @@ TEST(Config, KafkaNamesMapToFields) {
   ASSERT_EQ(config.advertised_listeners.size(), 1u);
   EXPECT_EQ(config.advertised_listeners[0].host, "example.com");
   EXPECT_EQ(config.network_cpus, (std::vector<int>{0, 1, 3}));
+  EXPECT_TRUE(config.network_defer_taskrun);
+  EXPECT_EQ(config.network_recv_buffers, 0);
+  EXPECT_EQ(config.network_recv_buffer_bytes, 65536);
 }
 
 TEST(Config, BadValueNamesKeyAndValue) {
@@ -49,6 +54,7 @@ TEST(Config, BadValueNamesKeyAndValue) {
       {"num.partitions", "zero"}, {"num.partitions", "0"},       {"listeners", "127.0.0.1"},
       {"node.id", "-1"},          {"auto.create.topics.enable", "yes"}, {"log.segment.bytes", "10"},
       {"listeners", "SSL://127.0.0.1:9093"}, {"num.network.threads", "65"},
+      {"network.recv.buffers", "300"}, {"network.recv.buffer.bytes", "100"},
   };
   for (auto [key, value] : bad) {
     Config config;
