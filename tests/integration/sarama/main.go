@@ -54,6 +54,10 @@ func main() {
 	config.Producer.Compression = codecOf(os.Args[3])
 	config.Producer.Partitioner = sarama.NewManualPartitioner
 	config.Producer.Flush.Messages = 50
+	// sarama sends a set once it holds Flush.Messages, but keeps adding while the previous set is
+	// still in flight, so sets can be larger; without a timer the last remainder (under 50)
+	// would then wait forever for more input.
+	config.Producer.Flush.Frequency = 10 * time.Millisecond
 	config.Consumer.Return.Errors = true
 
 	admin, err := sarama.NewClusterAdmin(brokers, config)
