@@ -134,8 +134,11 @@ class Broker : public net::RequestHandler {
   std::size_t on_every_coordinator(const std::function<void(GroupCoordinator&)>& work);
   Status open_consumer_offsets();
   Status load_consumer_offsets(const Partition& partition);
-  // Appends the broker's own records to a partition. Owner I/O thread only.
-  ErrorCode append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records);
+  // Appends the broker's own records to a partition. Owner I/O thread only. `done` runs on that
+  // thread once the records are written and, in durable mode, synced (as a produce with acks=all);
+  // with kafka_storage_error when either fails.
+  void append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records,
+                       std::function<void(ErrorCode)> done);
   void schedule_offset_expiry(int io_thread);
 
   // Cold reads (fetch_handler.cc): when a response's file ranges are not in the page cache, a

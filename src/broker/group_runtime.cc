@@ -95,16 +95,20 @@ Status Broker::load_consumer_offsets(const Partition& partition) {
   return Status::ok();
 }
 
-ErrorCode Broker::append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records) {
+void Broker::append_internal(Partition& partition, const std::vector<GroupEnvironment::Record>& records,
+                             std::function<void(ErrorCode)> done) {
   std::vector<protocol::RecordToWrite> to_write;
   to_write.reserve(records.size());
   for (const auto& record : records) to_write.push_back({record.key, record.value});
   std::int64_t now = wall_ms();
   auto batch = protocol::build_record_batch(to_write, now);
-  // Answered once written (as acks=1); the high watermark follows the flush mode.
   auto& flusher = io_threads_[static_cast<std::size_t>(partition.io_thread)]->flusher();
   auto appended = append_and_commit(partition, flusher, batch, now, [this, &partition] { notify_fetch_waiters(partition); });
-  return appended.is_ok() ? ErrorCode::none : ErrorCode::kafka_storage_error;
+  if (!appended.is_ok()) return done(ErrorCode::kafka_storage_error);
+  // Answered like acks=all: a commit or assignment acknowledged in durable mode survives a crash.
+  wait_durable(partition, flusher, appended.value().last_offset + 1, [done = std::move(done)](const Status& status) {
+    done(status.is_ok() ? ErrorCode::none : ErrorCode::kafka_storage_error);
+  });
 }
 
 void Broker::with_coordinator(const std::string& group_id, std::function<void(GroupCoordinator&)> work) {

@@ -28,7 +28,7 @@ class Broker::GroupRuntime : public GroupEnvironment {
     Partition& partition = *partitions[static_cast<std::size_t>(index)];
     SLUICE_ASSERT(partition.io_thread == thread_.index(), "group %s handled on io thread %d, partition owned by %d",
                   group_id.c_str(), thread_.index(), partition.io_thread);
-    done(broker_.append_internal(partition, records));
+    broker_.append_internal(partition, records, std::move(done));
   }
   bool partition_exists(const std::string& topic, std::int32_t partition) override {
     auto found = broker_.registry_->find(topic);

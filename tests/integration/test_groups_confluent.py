@@ -212,7 +212,10 @@ class Worker:
         for ev in self.snapshot():
             if ev["ev"] == "commit":
                 for t, p, o in ev["offsets"]:
-                    out[(t, p)] = o
+                    # librdkafka lists a partition whose stored offset is already committed
+                    # with offset -1001 (nothing sent for it): that keeps the earlier commit.
+                    if o >= 0:
+                        out[(t, p)] = o
         return out
 
     def intervals(self, end):

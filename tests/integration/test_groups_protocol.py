@@ -531,6 +531,26 @@ def test_offset_commit_errors():
 
 
 @harness.timeout(60)
+def test_offset_commit_answers_after_sync():
+    """In durable mode an OffsetCommit is answered once its record is synced, like a produce with
+    acks=all: when the sync of __consumer_offsets fails (storage.faults), the commit answers
+    COORDINATOR_NOT_AVAILABLE and OffsetFetch does not show the offset; a topic outside
+    __consumer_offsets keeps serving."""
+    with broker("gp-ocsync", **{"offsets.topic.num.partitions": 1,
+                                "storage.faults": "fdatasync:EIO:path=__consumer_offsets-0/"}) as b:
+        b.create_topic(TOPIC, 1)
+        wait_coordinator(b, "ocs")
+        with b.client() as c:
+            errs = commit(c, "ocs", {(TOPIC, 0): 5})
+            assert errs == {(TOPIC, 0): kproto.COORDINATOR_NOT_AVAILABLE}, \
+                "a commit whose sync failed must not be acknowledged: %r" % errs
+            err, got = fetch_offsets(c, "ocs", [(TOPIC, 0)])
+            assert err in (0,) + LOADING and got.get((TOPIC, 0), (-1,))[0] == -1, (err, got)
+            assert c.produce_one(TOPIC, 0, kproto.build_batch([kproto.Record(b"v")]))["error_code"] == 0
+        b.assert_alive()
+
+
+@harness.timeout(60)
 def test_delete_groups():
     """DeleteGroups: a group with members gets NON_EMPTY_GROUP (68), an unknown one
     GROUP_ID_NOT_FOUND (69), an empty group with offsets is deleted with its offsets."""
