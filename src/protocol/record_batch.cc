@@ -81,7 +81,14 @@ ErrorCode validate_record_batches(std::span<const std::byte> records, const Batc
   if (header.compression() > static_cast<int>(Compression::zstd)) return ErrorCode::unsupported_compression_type;
   if (header.compression() == 0) {
     auto batch = records.first(batch_bytes);
-    if (!walk_uncompressed_records(batch, [](std::int32_t, std::int64_t) {})) return ErrorCode::invalid_record;
+    // Readers take a record's offset as base offset + its delta: the deltas must count 0..n-1.
+    std::int32_t expected_delta = 0;
+    bool deltas_in_order = true;
+    bool walked = walk_uncompressed_records(batch, [&](std::int32_t offset_delta, std::int64_t) {
+      deltas_in_order = deltas_in_order && offset_delta == expected_delta;
+      ++expected_delta;
+    });
+    if (!walked || !deltas_in_order) return ErrorCode::invalid_record;
   }
   if (out != nullptr) {
     out->header = header;

@@ -96,8 +96,10 @@ struct BatchesInfo {
 //   batch larger than limits.batch_bytes_max                        -> MESSAGE_TOO_LARGE
 //   recordCount < 1, lastOffsetDelta != recordCount - 1             -> INVALID_RECORD
 //   uncompressed: the record headers must walk to exactly the batch end with
-//   offset deltas 0..n-1                                            -> INVALID_RECORD / CORRUPT_MESSAGE
-// On ErrorCode::none, *out (if not null) holds the parsed header. Never decompresses.
+//   offset deltas 0..n-1                                            -> INVALID_RECORD
+// On ErrorCode::none, *out (if not null) holds the parsed header. Never decompresses, so a
+// compressed batch's records are not looked into (Kafka checks their offsets as it decompresses;
+// for uncompressed ones it checks only the header counts, we also check the deltas).
 ErrorCode validate_record_batches(std::span<const std::byte> records, const BatchLimits& limits,
                                   BatchesInfo* out);
 

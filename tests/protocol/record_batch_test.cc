@@ -146,6 +146,22 @@ TEST(RecordBatch, WrongCountsAreInvalidRecord) {
   EXPECT_EQ(validate(extra), ErrorCode::invalid_record);
 }
 
+TEST(RecordBatch, RecordOffsetDeltasMustCountFromZero) {
+  // Readers take base offset + delta as a record's offset: a gap or a repeat is refused even
+  // when the header's counts agree. Record 1's delta byte: after its length, attributes and
+  // timestamp delta (one byte each here).
+  for (std::byte bad : {std::byte{0x04}, std::byte{0x00}}) {  // zig-zag deltas 2 and 0
+    auto b = build_batch({.record_count = 2});
+    ASSERT_EQ(validate(b), ErrorCode::none);
+    std::size_t first_length = static_cast<std::size_t>(b[61]) / 2;  // zig-zag, one byte
+    std::size_t second = 61 + 1 + first_length;
+    ASSERT_EQ(b[second + 3], std::byte{0x02});  // delta 1 as built
+    b[second + 3] = bad;
+    test::fix_crc(b);
+    EXPECT_EQ(validate(b), ErrorCode::invalid_record);
+  }
+}
+
 TEST(RecordBatch, CompressedPayloadIsNotOpened) {
   auto b = build_batch({.record_count = 4, .attributes = 1});
   BatchesInfo info;
