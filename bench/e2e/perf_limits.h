@@ -6,11 +6,12 @@
 //   tcp-stream      loopback TCP throughput, one sender and one receiver thread;
 //   tcp-rtt         loopback ping-pong round trip of one message;
 //   file-to-socket  a page-cached file sent over loopback TCP by sendfile, splice (file -> pipe ->
-//                   socket) or read+write, at several call sizes, with the sender's CPU per GB;
+//                   socket), the same splices as linked io_uring SQEs (uring-splice) or
+//                   read+write, at several call sizes, with the sender's CPU per GB;
 //   open-files      opens, fstats and closes every file under a directory (the I/O floor of a
 //                   broker start that opens every partition's files).
 // Threads: each command runs on the main thread plus, for the socket commands, one receiver
-// thread; --sender-cpu / --receiver-cpu pin them.
+// thread; --sender-cpu / --receiver-cpu pin them (and uring-splice's io-wq workers to the sender's).
 #pragma once
 
 #include "perf_options.h"

@@ -78,12 +78,12 @@ def build_figures(results):
                               get(peers, "redis", str(size), "xread", "records_per_s"), "higher"))
     fetch_size = str(results["profile"]["fetch_size"])
     fetch = get(s, "consume", fetch_size)
-    zero_copy = best_file_to_socket(limits, ("sendfile", "splice"))
+    zero_copy = best_file_to_socket(limits, ("sendfile", "splice", "uring-splice"))
     copy = best_file_to_socket(limits, ("readwrite",))
     fetch_mb = get(fetch, "consume", "mb_per_s")
     figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
                           "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
-                          if zero_copy else "raw sendfile/splice", get(zero_copy, "mb_per_s"), "higher"))
+                          if zero_copy else "raw sendfile/splice/uring-splice", get(zero_copy, "mb_per_s"), "higher"))
     figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
                           "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
                           get(copy, "mb_per_s"), "higher"))

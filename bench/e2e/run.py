@@ -131,7 +131,7 @@ class Harness:
         # Best of `repeats` runs per method and call size: this VM's loopback speed swings by up
         # to 2x between runs, and the broker's catch-up read is taken as a best of as many.
         rounds = [self.perf.run("file-to-socket", dict(pair, **{
-            "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,splice,readwrite",
+            "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,splice,uring-splice,readwrite",
             "call-bytes": ",".join(str(c) for c in p["file_call_bytes"]), "duration-s": p["file_s"]}), cpu=None)
             for _ in range(p["repeats"])]
         best = {}

@@ -25,7 +25,7 @@ constexpr Command commands[] = {
     {"fdatasync", sluice::perf::command_fdatasync, "write + fdatasync latency"},
     {"tcp-stream", sluice::perf::command_tcp_stream, "loopback TCP throughput"},
     {"tcp-rtt", sluice::perf::command_tcp_rtt, "loopback TCP round trip"},
-    {"file-to-socket", sluice::perf::command_file_to_socket, "sendfile / splice / read+write throughput"},
+    {"file-to-socket", sluice::perf::command_file_to_socket, "sendfile / splice / io_uring splice / read+write throughput"},
     {"open-files", sluice::perf::command_open_files, "open+fstat+close every file under a directory"},
     {"nats-pub", sluice::perf::command_nats_pub, "NATS JetStream raw-protocol publisher"},
     {"idle-connections", sluice::perf::command_idle_connections, "hold N idle connections to a server"},
