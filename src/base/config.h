@@ -49,7 +49,7 @@ struct Config {
   std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
   bool fetch_copy = false;                                 // fetch.transfer=copy|zerocopy (ours)
   std::int32_t fetch_send_chunk_bytes = 1 << 20;          // fetch.send.chunk.bytes (ours)
-  bool network_defer_taskrun = false;                      // network.io_uring.defer.taskrun (ours)
+  bool network_defer_taskrun = true;                       // network.io_uring.defer.taskrun (ours)
   std::int32_t network_recv_buffers = 256;                 // network.recv.buffers (ours): 0 = single-shot recv
   std::int32_t network_recv_buffer_bytes = 16 * 1024;      // network.recv.buffer.bytes (ours)
   std::string log_level = "info";                          // log.level (ours)

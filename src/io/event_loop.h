@@ -50,8 +50,8 @@ struct LoopConfig {
   std::uint32_t recv_buffer_bytes = 16 * 1024;
   // IORING_SETUP_DEFER_TASKRUN: the kernel runs completion work only when this thread waits for
   // completions, in one batch, instead of interrupting it. Falls back to COOP_TASKRUN when the
-  // kernel refuses it. Off by default: a CI run lost one produce acknowledgement (sarama, snappy)
-  // with it on and no cause is known yet; the loops run with COOP_TASKRUN as before.
+  // kernel refuses it. The network threads ask for it (network.io_uring.defer.taskrun); other
+  // loops keep COOP_TASKRUN.
   bool defer_taskrun = false;
 };
 
@@ -136,6 +136,10 @@ class EventLoop {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool defer_taskrun_ = false;
+  // Sleep in poll(2) on the ring fd instead of inside io_uring_enter. Set under Valgrind only:
+  // 3.19-3.22 keep their global lock across io_uring_enter, so one thread waiting there starves
+  // every other thread (the broker then never gets past opening its log dir).
+  bool poll_wait_ = false;
   std::unique_ptr<BufferRing> recv_buffers_;
   int event_fd_ = -1;
   Wakeup wakeup_{*this};

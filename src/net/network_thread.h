@@ -30,7 +30,7 @@ struct NetworkThreadConfig {
   std::uint32_t recv_buffer_count = 256;
   std::uint32_t recv_buffer_bytes = 16 * 1024;
   // Ask for IORING_SETUP_DEFER_TASKRUN (falls back to COOP_TASKRUN where the kernel lacks it).
-  bool defer_taskrun = false;
+  bool defer_taskrun = true;
 };
 
 class NetworkThread {

@@ -22,7 +22,7 @@ TEST(Config, KafkaNamesMapToFields) {
       {"num.io.threads", "4"},                       {"log.index.interval.bytes", "128"},
       {"advertised.listeners", "PLAINTEXT://example.com:9093"},
       {"network.cpus", "0-1,3"},
-      {"network.io_uring.defer.taskrun", "true"},     {"network.recv.buffers", "0"},
+      {"network.io_uring.defer.taskrun", "false"},    {"network.recv.buffers", "0"},
       {"network.recv.buffer.bytes", "65536"},
   };
   ASSERT_TRUE(apply_properties(properties, config, unknown).is_ok());
@@ -44,7 +44,7 @@ TEST(Config, KafkaNamesMapToFields) {
   ASSERT_EQ(config.advertised_listeners.size(), 1u);
   EXPECT_EQ(config.advertised_listeners[0].host, "example.com");
   EXPECT_EQ(config.network_cpus, (std::vector<int>{0, 1, 3}));
-  EXPECT_TRUE(config.network_defer_taskrun);
+  EXPECT_FALSE(config.network_defer_taskrun);
   EXPECT_EQ(config.network_recv_buffers, 0);
   EXPECT_EQ(config.network_recv_buffer_bytes, 65536);
 }
