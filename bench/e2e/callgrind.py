@@ -3,7 +3,7 @@
 valgrind's callgrind: a figure that does not depend on this machine's speed or load, repeatable
 run to run, to argue scaling to a many-core host from (issue 6).
 
-    /usr/bin/python3 bench/e2e/callgrind.py --build-dir build-h2 [--transfers zerocopy,copy]
+    /usr/bin/python3 bench/e2e/callgrind.py --build-dir build [--transfers zerocopy,copy]
 
 The broker (<build>/src/server/sluice) runs under `valgrind --tool=callgrind`; the load comes from
 the harness's own generator (<build>/bench/e2e/sluice-perf kafka), natively.  Phases, each
@@ -25,9 +25,9 @@ Figures: Ir (instructions executed in user space by every broker thread; the ker
 copies, sendfile, io_uring - is not counted) per MB (1e6 bytes) of record payload and of batch
 bytes, and the top functions (self and inclusive Ir) of each phase from callgrind_annotate.
 
-Requires: valgrind (apt-get install valgrind) and a broker whose event loop does not sleep
-inside io_uring_enter under valgrind (valgrind before 3.23 holds its global lock across that
-syscall, starving every other thread; see the report for issue 6).  Every process started here is
+Requires: valgrind (tools/setup installs it).  Valgrind before 3.23 holds its global lock across
+io_uring_enter, which would starve every thread but the one waiting there; the broker's event
+loop notices valgrind (valgrind/valgrind.h) and sleeps in poll(2) instead (src/io/event_loop.cc).  Every process started here is
 stopped by its PID; every wait is bounded.  Uses one CPU for the broker (--broker-cpu) and one for
 the client (--client-cpu).
 """
@@ -247,7 +247,8 @@ class Run:
         return self.perf.run("kafka", {
             "bootstrap": "127.0.0.1:%d" % self.port, "topic": self.topic, "create": 0, "producers": 0, "consumers": 1,
             "partitions": a.partitions, "from": "earliest", "until-end": 1, "warmup-s": 0, "duration-s": 3600,
-            "record-bytes": a.record_bytes, "check-crc": 0, "timeout-ms": 120000}, timeout_s=a.fetch_timeout_s)
+            "record-bytes": a.record_bytes, "check-crc": 0, "fetch-max-bytes": a.fetch_max_bytes,
+            "fetch-partition-max-bytes": a.fetch_partition_max_bytes, "timeout-ms": 120000}, timeout_s=a.fetch_timeout_s)
 
     def run(self):
         a = self.args
@@ -261,8 +262,13 @@ class Run:
             time.sleep(a.settle_s)
             broker.dump("setup")
             produced = self.phase(broker, "produce", self.produce)
+            # The idle broker's own rate (loop wake-ups, timers): the noise floor of every phase.
+            idle_start = time.monotonic()
             time.sleep(a.settle_s)
-            broker.dump("idle")
+            idle = totals_of(broker.dump("idle"))["Ir"]
+            idle_s = time.monotonic() - idle_start
+            self.results["idle"] = {"ir": idle, "seconds": round(idle_s, 2), "ir_per_s": round(idle / idle_s)}
+            self.log("  idle: %s Ir in %.1fs" % (format(idle, ","), idle_s))
             stored_bytes = log_bytes(broker.data_dir, self.topic)
             fetches = {}
             for i, transfer in enumerate(transfers):
@@ -285,7 +291,8 @@ class Run:
         late = produced["produce"]["late_batches"]
         self.results["workload"] = {
             "record_bytes": a.record_bytes, "batch_bytes_target": a.batch_bytes, "partitions": a.partitions,
-            "producers": a.producers, "window": a.window, "produce_s": a.produce_s, "produce_mb_target": a.produce_mb,
+            "producers": a.producers, "window": a.window, "fetch_max_bytes": a.fetch_max_bytes,
+            "fetch_partition_max_bytes": a.fetch_partition_max_bytes, "produce_s": a.produce_s, "produce_mb_target": a.produce_mb,
             "records_stored": records, "payload_bytes": records * a.record_bytes, "log_bytes": stored_bytes,
             "late_batches": late, "client_counted": produced["produce"],
         }
@@ -348,6 +355,9 @@ def main():
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--producers", type=int, default=1)
     parser.add_argument("--window", type=int, default=8, help="produce requests in flight per producer")
+    parser.add_argument("--fetch-max-bytes", type=int, default=52428800, help="Fetch max_bytes (Kafka consumer default)")
+    parser.add_argument("--fetch-partition-max-bytes", type=int, default=1048576,
+                        help="Fetch partition_max_bytes (Kafka consumer default max.partition.fetch.bytes)")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--settle-s", type=float, default=2.0, help="idle time before each zeroing dump")
     parser.add_argument("--start-timeout-s", type=float, default=300.0)
