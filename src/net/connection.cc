@@ -330,7 +330,7 @@ int Connection::copy_file_step(Pending& pending, const protocol::FileChunk& file
   if (!staging_.data) {
     auto& pool = staging_pool();
     if (pool.empty()) {
-      staging_.data = std::make_unique<std::byte[]>(chunk_bytes);
+      staging_.data = std::make_unique_for_overwrite<std::byte[]>(chunk_bytes);  // pread fills it
     } else {
       staging_.data = std::move(pool.back());
       pool.pop_back();
