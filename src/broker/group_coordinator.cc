@@ -599,12 +599,51 @@ void GroupCoordinator::load_group(const std::string& group_id, std::optional<Loa
     groups_.erase(group_id);
     return;
   }
-  // Members are not restored: after a coordinator restart they rejoin (their heartbeats get
-  // UNKNOWN_MEMBER_ID), which starts a rebalance at the next generation.
   Group& group = get_or_create(group_id);
   group.protocol_type = loaded->protocol_type;
   group.generation_id = loaded->generation_id;
-  group.state = GroupState::empty;
+  group.members.clear();
+  group.static_members.clear();
+  group.pending_members.clear();
+  if (loaded->members.empty() || loaded->protocol_name.empty()) {
+    group.state = GroupState::empty;
+    group.protocol_name.clear();
+    group.leader_id.clear();
+    return;
+  }
+  group.state = GroupState::stable;
+  group.protocol_name = loaded->protocol_name;
+  group.leader_id = loaded->leader;
+  for (auto& stored : loaded->members) {
+    Member member;
+    member.member_id = stored.member_id;
+    member.group_instance_id = stored.group_instance_id;
+    member.client_id = stored.client_id;
+    member.client_host = stored.client_host;
+    member.session_timeout_ms = stored.session_timeout_ms;
+    member.rebalance_timeout_ms = stored.rebalance_timeout_ms >= 0 ? stored.rebalance_timeout_ms : stored.session_timeout_ms;
+    member.protocol_type = loaded->protocol_type;
+    member.protocols.push_back({loaded->protocol_name, std::move(stored.subscription)});
+    member.assignment = std::move(stored.assignment);
+    if (member.group_instance_id) group.static_members[*member.group_instance_id] = member.member_id;
+    group.members.emplace(member.member_id, std::move(member));
+  }
+}
+
+GroupCoordinator::LoadedGroup GroupCoordinator::loaded_from(protocol::GroupMetadataValue value) {
+  LoadedGroup loaded{std::move(value.protocol_type), value.generation, value.protocol.value_or(""),
+                     value.leader.value_or(""), {}};
+  for (auto& member : value.members)
+    loaded.members.push_back({std::move(member.member_id), std::move(member.group_instance_id), std::move(member.client_id),
+                              std::move(member.client_host), member.rebalance_timeout_ms, member.session_timeout_ms,
+                              std::move(member.subscription), std::move(member.assignment)});
+  return loaded;
+}
+
+void GroupCoordinator::start_loaded_sessions() {
+  for (auto& [id, group] : groups_)
+    for (auto& [member_id, member] : group->members)
+      if (member.heartbeat_timer == 0) reset_heartbeat(*group, member);
 }
 
 }  // namespace sluice::broker

@@ -25,6 +25,10 @@
 
 #include "base/error_code.h"
 
+namespace sluice::protocol {
+struct GroupMetadataValue;
+}
+
 namespace sluice::broker {
 
 using Bytes = std::vector<std::byte>;
@@ -208,13 +212,32 @@ class GroupCoordinator {
   // Start-up: records read back from __consumer_offsets, in log order.
   void load_offset(const std::string& group_id, const std::string& topic, std::int32_t partition,
                    std::optional<CommittedOffset> offset);
+  struct LoadedMember {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    std::string client_id;
+    std::string client_host;
+    std::int32_t rebalance_timeout_ms = -1;  // -1 in a v0 record: the session timeout stands in
+    std::int32_t session_timeout_ms = 0;
+    Bytes subscription;  // its metadata for the group's protocol
+    Bytes assignment;
+  };
   struct LoadedGroup {
     std::string protocol_type;
     std::int32_t generation_id = 0;
     std::string protocol_name;
     std::string leader;
+    std::vector<LoadedMember> members;
   };
+  // The group's last stored state (nullopt: a tombstone). A group stored with members comes back
+  // Stable at its generation with them and their assignments, as Kafka's coordinator loads it, so
+  // members that keep heartbeating across a broker restart cause no rebalance.
   void load_group(const std::string& group_id, std::optional<LoadedGroup> group);
+  // The stored record's fields as load_group takes them.
+  static LoadedGroup loaded_from(protocol::GroupMetadataValue value);
+  // Owner thread, once after loading: starts the session timer of every restored member (one that
+  // does not heartbeat within its session timeout then leaves the group and the rest rebalance).
+  void start_loaded_sessions();
   // Drops offsets of empty groups older than offsets_retention_ms (tombstones written).
   void expire_offsets();
 

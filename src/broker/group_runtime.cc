@@ -39,7 +39,12 @@ Status Broker::open_consumer_offsets() {
     if (!loaded.is_ok()) return loaded;
   }
   std::size_t groups = 0;
-  for (auto& runtime : group_runtimes_) groups += runtime->coordinator.group_count();
+  for (std::size_t thread = 0; thread < group_runtimes_.size(); ++thread) {
+    GroupRuntime* runtime = group_runtimes_[thread].get();
+    groups += runtime->coordinator.group_count();
+    // Restored members' session timers run on the coordinator's own thread.
+    io_threads_[thread]->loop().post([runtime] { runtime->coordinator.start_loaded_sessions(); });
+  }
   LOG_INFO("consumer_offsets_loaded", "partitions=%zu groups=%zu ms=%lld", topic->partitions.size(), groups,
            static_cast<long long>(monotonic_ms() - started));
   return Status::ok();
@@ -83,9 +88,7 @@ Status Broker::load_consumer_offsets(const Partition& partition) {
           coordinator.load_offset(commit->key.group, commit->key.topic, commit->key.partition, committed);
         } else if (auto* group = std::get_if<protocol::ConsumerOffsetsGroupMetadata>(&decoded.value())) {
           std::optional<GroupCoordinator::LoadedGroup> loaded;
-          if (group->value)
-            loaded = GroupCoordinator::LoadedGroup{group->value->protocol_type, group->value->generation,
-                                                   group->value->protocol.value_or(""), group->value->leader.value_or("")};
+          if (group->value) loaded = GroupCoordinator::loaded_from(std::move(*group->value));
           coordinator.load_group(group->key.group, loaded);
         }
       });

@@ -337,6 +337,45 @@ TEST(GroupCoordinator, DeleteOnlyEmptyGroupsAndReload) {
   EXPECT_EQ(loaded.second[0].offset, 9);
 }
 
+TEST(GroupCoordinator, StableGroupReloadsWithItsMembers) {
+  Harness h;
+  auto a = h.join_new();
+  h.environment.advance(1000);
+  ASSERT_TRUE(a->has_value());
+  const std::string member = (*a)->member_id;
+  auto synced = h.sync(member, 1, {{member, bytes("p0-p3")}});
+  ASSERT_TRUE(synced->has_value());
+  ASSERT_EQ(h.state(), GroupState::stable);
+  auto decoded = protocol::decode_consumer_offsets_record(h.environment.persisted.back().key,
+                                                          std::span<const std::byte>(*h.environment.persisted.back().value));
+  ASSERT_TRUE(decoded.is_ok());
+  auto* stored = std::get_if<protocol::ConsumerOffsetsGroupMetadata>(&decoded.value());
+  ASSERT_NE(stored, nullptr);
+
+  // A restarted coordinator: the member is back with its assignment and keeps heartbeating at
+  // the same generation, with no rebalance.
+  FakeEnvironment environment;
+  GroupCoordinator fresh(h.config, environment);
+  fresh.load_group("g", GroupCoordinator::loaded_from(std::move(*stored->value)));
+  fresh.start_loaded_sessions();
+  GroupDescription described = fresh.describe("g");
+  EXPECT_EQ(described.state, GroupState::stable);
+  EXPECT_EQ(described.protocol_name, "range");
+  ASSERT_EQ(described.members.size(), 1u);
+  EXPECT_EQ(described.members[0].member_id, member);
+  EXPECT_EQ(described.members[0].assignment, bytes("p0-p3"));
+  EXPECT_EQ(described.members[0].metadata, bytes("meta-range"));
+  environment.advance(9000);
+  EXPECT_EQ(fresh.heartbeat("g", member, std::nullopt, 1), ErrorCode::none);
+  environment.advance(9000);
+  EXPECT_EQ(fresh.heartbeat("g", member, std::nullopt, 1), ErrorCode::none);
+  EXPECT_EQ(fresh.describe("g").state, GroupState::stable);
+  // Without heartbeats it expires after its session timeout, as any member does.
+  environment.advance(10001);
+  EXPECT_EQ(fresh.describe("g").state, GroupState::empty);
+  EXPECT_EQ(fresh.heartbeat("g", member, std::nullopt, 1), ErrorCode::unknown_member_id);
+}
+
 TEST(GroupCoordinator, OffsetsOfEmptyGroupsExpire) {
   Harness h;
   h.config.offsets_retention_ms = 60000;

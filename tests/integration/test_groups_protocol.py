@@ -760,3 +760,37 @@ def test_offsets_survive_restart():
             with b.client() as c:
                 assert "rs" in list_groups(c), "the group is listed after the restart"
         b.assert_alive()
+
+
+@harness.timeout(90)
+def test_members_survive_restart():
+    """A Stable group comes back from a clean and from a hard (SIGKILL) broker restart with its
+    member, generation and assignment, as Kafka's coordinator loads it: the member's heartbeats
+    at the same generation keep succeeding (no rebalance), and its commits with that generation
+    are accepted. A member that stops heartbeating still expires after its session timeout."""
+    with broker("gp-members") as b:
+        b.create_topic(TOPIC, 1)
+        wait_coordinator(b, "ms")
+        with b.client() as c:
+            member, generation = stable_member(c, "ms", session_ms=6000)
+            assignment = kproto.consumer_assignment({TOPIC: [0]})
+        for hard in (False, True):
+            b.restart(hard=hard)
+            wait_coordinator(b, "ms")
+            what = "a hard" if hard else "a clean"
+            with b.client() as c:
+                hb = heartbeat(c, "ms", generation, member)
+                assert hb["error_code"] == 0, "heartbeat after %s restart: %r" % (what, hb)
+                g = describe(c, ["ms"])["ms"]
+                assert g["group_state"] == "Stable", (what, g)
+                assert [m["member_id"] for m in g["members"]] == [member], (what, g)
+                assert g["members"][0]["member_assignment"] == assignment, (what, g)
+                assert commit(c, "ms", {(TOPIC, 0): 7}, generation=generation, member_id=member) == {(TOPIC, 0): 0}
+        with b.client() as c:
+            # No heartbeats: the member leaves after its 6 s session and the group is Empty.
+            def empty():
+                g = describe(c, ["ms"])["ms"]
+                return g if g["group_state"] == "Empty" else None
+            harness.wait_for(empty, 30, 0.2, "the silent member to expire")
+            assert heartbeat(c, "ms", generation, member)["error_code"] == kproto.UNKNOWN_MEMBER_ID
+        b.assert_alive()
