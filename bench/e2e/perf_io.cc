@@ -92,6 +92,11 @@ void receive_exact(int fd, void* data, std::size_t bytes) {
 FrameReader::FrameReader(std::size_t frame_bytes_max, std::size_t chunk_bytes)
     : buffer_(chunk_bytes * 2), frame_bytes_max_(frame_bytes_max), chunk_bytes_(chunk_bytes) {}
 
+void FrameReader::preallocate() {
+  std::size_t bytes = 4 + frame_bytes_max_ + chunk_bytes_;
+  if (buffer_.size() < bytes) buffer_.resize(bytes);  // value-initialised: every page written
+}
+
 bool FrameReader::frame_buffered() const {
   if (end_ - begin_ < 4) return false;
   std::uint32_t size = load_be32(buffer_.data() + begin_);
