@@ -1,5 +1,6 @@
-// The members and groups a GroupCoordinator keeps; shared by its two source files
-// (group_coordinator.cc: membership and rebalances; group_offsets.cc: committed offsets).
+// The members and groups a GroupCoordinator keeps; shared by its source files
+// (group_coordinator.cc: membership and rebalances; group_sync.cc: the SyncGroup phase;
+// group_offsets.cc: committed offsets; group_metadata.cc: the group's stored record).
 // Owned by the coordinator, on its I/O thread only.
 #pragma once
 
