@@ -143,8 +143,8 @@ const std::map<std::string, Setter>& setters() {
       {"partitions.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.partitions_max); }},
       {"fetch.purgatory.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.fetch_parked_max); }},
       {"fetch.transfer", [](const std::string& v, Config& c) {
-         if (v != "zerocopy" && v != "copy") return false;
-         c.fetch_copy = v == "copy";
+         if (v != "zerocopy" && v != "splice" && v != "copy") return false;
+         c.fetch_transfer = v;
          return true;
        }},
       {"fetch.send.chunk.bytes", [](const std::string& v, Config& c) {  return parse_integer(v, 4096, 64 << 20, c.fetch_send_chunk_bytes); }},
@@ -370,7 +370,7 @@ std::map<std::string, std::optional<std::string>> broker_config_values(const Con
       {"queued.max.request.bytes", number(c.inflight_bytes_max)},
       {"partitions.max", number(c.partitions_max)},
       {"fetch.purgatory.max", number(c.fetch_parked_max)},
-      {"fetch.transfer", std::string(c.fetch_copy ? "copy" : "zerocopy")},
+      {"fetch.transfer", c.fetch_transfer},
       {"fetch.send.chunk.bytes", number(c.fetch_send_chunk_bytes)},
       {"network.io_uring.defer.taskrun", flag(c.network_defer_taskrun)},
       {"network.recv.buffers", number(c.network_recv_buffers)},

@@ -1,6 +1,7 @@
 #include "net/connection.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -27,6 +28,10 @@ Connection::Connection(io::EventLoop& loop, int fd, RequestHandler& handler,
 }
 
 Connection::~Connection() {
+  if (pipe_.read_fd >= 0) {
+    ::close(pipe_.read_fd);
+    ::close(pipe_.write_fd);
+  }
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -51,6 +56,7 @@ void Connection::close(const char* reason) {
   // shutdown() ends the outstanding recv and poll with errors; the fd itself closes with the
   // last reference, after the kernel is done with our buffers.
   ::shutdown(fd_, SHUT_RDWR);
+  release_pipe();
   pending_.clear();
   deferred.clear();
   if (on_closed) on_closed(*this);
@@ -283,8 +289,13 @@ int Connection::send_some(Pending& pending) {
         continue;
       }
       const bool more_after = pending.file_index + 1 < files.size() || file.buffer_offset < buffer.size();
-      if (limits_.copy_file_ranges) {
+      if (limits_.file_transfer == FileTransfer::kCopy) {
         int step = copy_file_step(pending, file, more_after);
+        if (step <= 0) return step;
+        continue;
+      }
+      if (limits_.file_transfer == FileTransfer::kSplice) {
+        int step = splice_file_step(pending, file, more_after);
         if (step <= 0) return step;
         continue;
       }
@@ -308,7 +319,84 @@ std::vector<std::unique_ptr<std::byte[]>>& staging_pool() {
   return pool;
 }
 constexpr std::size_t kStagingPoolMax = 8;
+
+// Empty pipes of the splice path, reused by every connection of this network thread (closed
+// when the thread ends). Each holds two descriptors; at most kPipePoolMax wait here, and one more
+// per connection that is in the middle of sending a file chunk.
+struct PipePool {
+  struct Entry {
+    int read_fd, write_fd;
+  };
+  std::vector<Entry> free;
+  ~PipePool() {
+    for (auto& entry : free) {
+      ::close(entry.read_fd);
+      ::close(entry.write_fd);
+    }
+  }
+};
+PipePool& pipe_pool() {
+  thread_local PipePool pool;
+  return pool;
+}
+constexpr std::size_t kPipePoolMax = 8;
 }  // namespace
+
+void Connection::release_pipe() {
+  if (pipe_.read_fd < 0) return;
+  auto& pool = pipe_pool();
+  if (pipe_bytes_ == 0 && pool.free.size() < kPipePoolMax) {
+    pool.free.push_back({pipe_.read_fd, pipe_.write_fd});
+  } else {
+    // Pages still in it belong to a response that will not be sent (the connection closed).
+    ::close(pipe_.read_fd);
+    ::close(pipe_.write_fd);
+  }
+  pipe_ = {};
+  pipe_bytes_ = 0;
+}
+
+int Connection::splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after) {
+  if (pipe_bytes_ > 0) {
+    const bool more = more_after || pending.file_sent + pipe_bytes_ < file.bytes;
+    ssize_t moved = ::splice(pipe_.read_fd, nullptr, fd_, nullptr, pipe_bytes_,
+                             SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0));
+    if (moved < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    if (moved == 0) return -1;
+    pipe_bytes_ -= static_cast<std::size_t>(moved);
+    pending.file_sent += static_cast<std::uint64_t>(moved);
+    if (pipe_bytes_ == 0 && pending.file_sent == file.bytes) release_pipe();
+    return 1;
+  }
+  if (pipe_.read_fd < 0) {
+    auto& pool = pipe_pool();
+    if (!pool.free.empty()) {
+      pipe_.read_fd = pool.free.back().read_fd;
+      pipe_.write_fd = pool.free.back().write_fd;
+      pool.free.pop_back();
+    } else {
+      int fds[2];
+      if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        LOG_WARN("net.pipe_failed", "errno=%d", errno);
+        return -1;
+      }
+      // As large as a sendfile call would be; a smaller pipe (fs.pipe-max-size) still works.
+      ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(limits_.file_chunk_bytes));
+      pipe_.read_fd = fds[0];
+      pipe_.write_fd = fds[1];
+    }
+  }
+  // The pipe is empty here: fill it with the next piece of the chunk (as much as it holds).
+  loff_t position = static_cast<loff_t>(file.position + pending.file_sent);
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.file_chunk_bytes, file.bytes - pending.file_sent));
+  ssize_t got;
+  do {
+    got = ::splice(file.fd, &position, pipe_.write_fd, nullptr, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return -1;  // an error, or the file is shorter than the range we promised
+  pipe_bytes_ = static_cast<std::size_t>(got);
+  return 1;
+}
 
 int Connection::copy_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after) {
   const std::size_t chunk_bytes = limits_.file_chunk_bytes;

@@ -11,8 +11,10 @@
 // recv; chunks that were already on their way are kept, unparsed, and parsed on resume.
 //
 // A response is a buffer plus file ranges (protocol::Writer); buffers go out with send(2) and
-// file ranges with sendfile(2) from the page cache, so record bytes never enter user space
-// (fetch.transfer=copy instead reads them through a reused staging buffer and sends that).
+// file ranges with sendfile(2) from the page cache, so record bytes never enter user space.
+// fetch.transfer=splice moves them file -> pipe -> socket with splice(2) instead (still no copy,
+// through a pipe borrowed from a per-thread pool while a range is being sent), and
+// fetch.transfer=copy reads them through a reused staging buffer and sends that.
 //
 // Threads: owned by one network thread; every method must be called on that thread. Other
 // threads reach a connection only by posting a task to its loop.
@@ -35,13 +37,19 @@ namespace sluice::net {
 
 class Connection;
 
+// How file ranges leave (fetch.transfer).
+enum class FileTransfer {
+  kSendfile,  // sendfile(2) from the page cache (zerocopy, the default)
+  kSplice,    // splice(2) file -> pipe -> socket: the page-cache pages move by reference
+  kCopy,      // pread into a staging buffer and send, for hosts where copying measures faster
+};
+
 struct ConnectionLimits {
   std::uint32_t request_bytes_max = 100 << 20;   // socket.request.max.bytes
   std::uint32_t requests_inflight_max = 100;     // stop reading beyond this many unanswered
-  // How file ranges leave (fetch.transfer): sendfile from the page cache, or (copy) pread into a
-  // staging buffer and send, for hosts where the copy path measures faster (loopback, no NIC).
-  bool copy_file_ranges = false;
-  // Bytes per sendfile call, or the staging buffer's size with copy (fetch.send.chunk.bytes).
+  FileTransfer file_transfer = FileTransfer::kSendfile;
+  // Bytes per sendfile call, the pipe's size with splice, or the staging buffer's size with copy
+  // (fetch.send.chunk.bytes).
   std::uint32_t file_chunk_bytes = 1 << 20;
 };
 
@@ -114,7 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::size_t file_index = 0;       // next file chunk
     std::uint64_t file_sent = 0;      // bytes of that file chunk already sent
   };
-  // copy_file_ranges: bytes of the current file chunk read ahead of the socket, from
+  // FileTransfer::kCopy: bytes of the current file chunk read ahead of the socket, from
   // file_sent on. The buffer comes from a per-thread pool while a chunk is being sent.
   struct Staging {
     std::unique_ptr<std::byte[]> data;
@@ -159,6 +167,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // One step of sending a file chunk by copy: send what is staged, else read the next piece.
   // Returns 1 to go on, 0 when the socket is full, -1 on error.
   int copy_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after);
+  // One step of sending a file chunk by splice: empty the pipe into the socket, else fill it
+  // from the file. Returns 1 to go on, 0 when the socket is full, -1 on error.
+  int splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after);
+  // Gives the pipe back to the thread's pool when it is empty, or closes it when it is not.
+  void release_pipe();
   void maybe_resume_reading();
 
   io::EventLoop& loop_;
@@ -186,6 +199,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<std::byte> single_shot_buffer_;  // fallback recv target, when buffers_ is null
   std::deque<Pending> pending_;
   Staging staging_;
+  // FileTransfer::kSplice: a pipe held while a file chunk is being sent, and the bytes of that
+  // chunk (from file_sent on) sitting in it. Owned only while pipe_.read_fd >= 0.
+  struct Pipe {
+    int read_fd = -1, write_fd = -1;
+  };
+  Pipe pipe_;
+  std::size_t pipe_bytes_ = 0;
   std::uint64_t next_slot_ = 0;
   RecvOp recv_op_{*this};
   PollOp poll_op_{*this};

@@ -287,10 +287,11 @@ TEST_P(ConnectionTest, ResponsesLeaveInRequestOrderWithFileRanges) {
   close(file);
 }
 
-// File ranges larger than the socket takes at once leave whole and in order by either transfer:
-// sendfile in calls of file_chunk_bytes, or (fetch.transfer=copy) pread into a staging buffer
-// that a full socket leaves half sent. Patterned bytes, so a lost or repeated piece shows.
-TEST_P(ConnectionTest, FileRangesLeaveWholeBySendfileAndByCopy) {
+// File ranges larger than the socket takes at once leave whole and in order by every transfer:
+// sendfile in calls of file_chunk_bytes, splice through a pipe that a full socket leaves half
+// drained, or (fetch.transfer=copy) pread into a staging buffer that a full socket leaves half
+// sent. Patterned bytes, so a lost or repeated piece shows.
+TEST_P(ConnectionTest, FileRangesLeaveWholeByEveryTransfer) {
   char path[] = "/tmp/sluice-connection-XXXXXX";
   int file = mkstemp(path);
   ASSERT_GE(file, 0);
@@ -298,10 +299,10 @@ TEST_P(ConnectionTest, FileRangesLeaveWholeBySendfileAndByCopy) {
   std::string content(3 << 20, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
   ASSERT_EQ(write(file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  for (bool copy : {false, true}) {
-    SCOPED_TRACE(copy ? "copy" : "sendfile");
+  for (FileTransfer transfer : {FileTransfer::kSendfile, FileTransfer::kSplice, FileTransfer::kCopy}) {
+    SCOPED_TRACE(static_cast<int>(transfer));
     ConnectionLimits limits;
-    limits.copy_file_ranges = copy;
+    limits.file_transfer = transfer;
     limits.file_chunk_bytes = 40000;  // not a divisor of anything below
     Fixture fixture(config(), limits);
     require_path(fixture);
@@ -325,6 +326,41 @@ TEST_P(ConnectionTest, FileRangesLeaveWholeBySendfileAndByCopy) {
     EXPECT_TRUE(got.compare(2000002, 500001, content, 2500000, 500001) == 0);
     EXPECT_EQ(got.back(), '>');
   }
+  close(file);
+}
+
+// A connection that closes while its pipe still holds part of a file range does not hand that
+// pipe to the next connection of the thread: the next one's range arrives exact, with none of
+// the first one's bytes in front.
+TEST_P(ConnectionTest, SpliceCloseWithFullPipeLeaksNothingToTheNextConnection) {
+  char path[] = "/tmp/sluice-connection-XXXXXX";
+  int file = mkstemp(path);
+  ASSERT_GE(file, 0);
+  unlink(path);
+  std::string content(4 << 20, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + (i * 11 + i / 4099) % 26);
+  ASSERT_EQ(write(file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ConnectionLimits limits;
+  limits.file_transfer = FileTransfer::kSplice;
+  limits.file_chunk_bytes = 256 << 10;
+  Fixture fixture(config(), limits, 1 << 30, 2);
+  require_path(fixture);
+  auto send_range = [&](std::size_t index, std::uint64_t position, std::uint64_t bytes) {
+    fixture.on_loop([&] {
+      protocol::Writer response;
+      response.add_file(file, position, bytes, nullptr);
+      auto& connection = fixture.connections[index];
+      connection->complete_response(connection->reserve_response(), std::move(response));
+    });
+  };
+  // The first client reads nothing, so its socket fills and the pipe keeps what did not fit.
+  send_range(0, 0, 3 << 20);
+  usleep(50000);
+  fixture.on_loop([&] { fixture.connections[0]->close("test"); });
+  send_range(1, 1000, 1 << 20);
+  std::string got = fixture.read_client(1 << 20, fixture.clients[1]);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(1 << 20));
+  EXPECT_TRUE(got.compare(0, got.size(), content, 1000, got.size()) == 0);
   close(file);
 }
 
