@@ -89,7 +89,7 @@ Status Broker::load_consumer_offsets(const Partition& partition) {
         } else if (auto* group = std::get_if<protocol::ConsumerOffsetsGroupMetadata>(&decoded.value())) {
           std::optional<GroupCoordinator::LoadedGroup> loaded;
           if (group->value) loaded = GroupCoordinator::loaded_from(std::move(*group->value));
-          coordinator.load_group(group->key.group, loaded);
+          coordinator.load_group(group->key.group, std::move(loaded));
         }
       });
     }
