@@ -1,6 +1,12 @@
 // The physical limits sluice-perf measures on the same machine, in the same run, as the baselines
 // the broker's figures are divided by. Each command prints one JSON object.
-//   disk-write      buffered sequential write() of a file (page cache), then one fdatasync;
+//   disk-write      buffered sequential write() of a file (page cache): by default --bytes
+//                   (1 GiB) once, then one fdatasync (buffered_mb_per_s, with_final_sync_mb_per_s);
+//                   with --duration-s S > 0, a fresh file written for S seconds or until --bytes
+//                   (default 16 GiB there), whichever comes first, without fsync:
+//                   sustained_mb_per_s over the run and per_second_mb (the MB/s of each second,
+//                   the last over the run's remainder), so a rate that holds only while the kernel
+//                   reuses recently freed pages shows its drop; the file is deleted at the end;
 //   fdatasync       latency of write(N bytes) + fdatasync appended to a preallocated file, as the
 //                   broker's durable mode does per group commit;
 //   tcp-stream      loopback TCP throughput, one sender and one receiver thread;

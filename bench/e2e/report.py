@@ -9,6 +9,7 @@ ratio null, so the table always shows what was not measured.
 
 import os
 import shutil
+import statistics
 import subprocess
 import time
 
@@ -49,6 +50,78 @@ def best_file_to_socket(limits, methods):
     return max(runs, key=lambda r: r["mb_per_s"]) if runs else None
 
 
+def median_file_to_socket(limits, methods):
+    """The file->socket configuration (method, call size) among `methods` with the highest median
+    MB/s over the rounds, with its median MB/s and its median sender CPU s/GB (each the median of
+    its own column over the same rounds), or None when no round ran."""
+    groups = {}
+    for run in get(limits, "file_to_socket", "all_runs") or []:
+        if run["method"] in methods:
+            groups.setdefault((run["method"], run["call_bytes"]), []).append(run)
+    medians = [{"method": method, "call_bytes": call_bytes, "rounds": len(runs),
+                "mb_per_s": statistics.median(r["mb_per_s"] for r in runs),
+                "sender_cpu_s_per_gb": statistics.median(r["sender_cpu_s_per_gb"] for r in runs)}
+               for (method, call_bytes), runs in groups.items()]
+    return max(medians, key=lambda m: m["mb_per_s"]) if medians else None
+
+
+def median_catch_up(run):
+    """Medians over every catch-up read of a consume phase (run.py keeps each read's figures
+    under "runs"): {reads, mb_per_s, broker_cpu_s_per_gb}, or None when they were not kept."""
+    reads = get(run, "runs") or []
+    if not reads and get(run, "other_runs") is not None:
+        # Results from before run.py kept "runs": the best read plus "other_runs" (MB/s and CPU s
+        # only). Every read of a phase reads the same backlog to its end, so the best read's
+        # batch bytes stand for each.
+        batch_bytes = get(run, "consume", "batch_bytes")
+        reads = [{"mb_per_s": r["mb_per_s"],
+                  "broker_cpu_s_per_gb": r["broker_cpu_s"] / (batch_bytes / 1e9) if batch_bytes else None}
+                 for r in [{"mb_per_s": get(run, "consume", "mb_per_s"), "broker_cpu_s": get(run, "broker", "cpu_s")}]
+                 + run["other_runs"]]
+    if not reads:
+        return None
+    cpu = [r["broker_cpu_s_per_gb"] for r in reads if r.get("broker_cpu_s_per_gb") is not None]
+    return {"reads": len(reads), "mb_per_s": statistics.median(r["mb_per_s"] for r in reads),
+            "broker_cpu_s_per_gb": statistics.median(cpu) if len(cpu) == len(reads) else None}
+
+
+def raw_name(config, fallback, copy=False, suffix=" calls"):
+    """'raw sendfile 64 KiB calls' for a file->socket configuration (read+write for the copy one)."""
+    if not config:
+        return fallback
+    method = "read+write" if copy else config["method"]
+    return "raw %s %s%s" % (method, size_label(config["call_bytes"]), suffix)
+
+
+def median_fetch_figures(label, sluice_median, zero_copy, copy, copy_only=False):
+    """The median-vs-median twins of the fetch figures: the median of Sluice's catch-up reads
+    against the raw configuration with the best median over the rounds (see README: figures)."""
+    reads = "median of %s reads" % (sluice_median["reads"] if sluice_median else "n/a")
+    rounds = lambda c: "median of %d rounds" % c["rounds"] if c else "median"  # noqa: E731
+    out = []
+    raws = [(copy, True)] if copy_only else [(zero_copy, False), (copy, True)]
+    for config, is_copy in raws:
+        out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "mb_per_s"), "MB/s",
+                               "%s, %s" % (raw_name(config, "raw read+write" if is_copy else "raw zero-copy", is_copy),
+                                           rounds(config)),
+                               get(config, "mb_per_s"), "higher"), statistic="median"))
+    return out
+
+
+def median_cpu_figures(label, sluice_median, zero_copy, copy, copy_only=False):
+    """Median broker CPU s per fetched GB against the chosen raw configurations' median sender CPU."""
+    reads = "median of %s reads" % (sluice_median["reads"] if sluice_median else "n/a")
+    out = []
+    raws = [(copy, True)] if copy_only else [(zero_copy, False), (copy, True)]
+    for config, is_copy in raws:
+        name = raw_name(config, "raw sender", is_copy, suffix=" calls sender")
+        if config:
+            name += ", median of %d rounds" % config["rounds"]
+        out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "broker_cpu_s_per_gb"), "CPU s/GB",
+                               name, get(config, "sender_cpu_s_per_gb"), "lower"), statistic="median"))
+    return out
+
+
 def build_figures(results):
     s = results.get("sluice", {})
     limits = results.get("limits", {})
@@ -69,6 +142,7 @@ def build_figures(results):
         if size >= 1024:
             figures.append(figure("produce %s MB/s" % label, get(produce, "mb_per_s"), "MB/s",
                                   "buffered sequential write", get(limits, "disk_write", "buffered_mb_per_s"), "higher"))
+    figures += sustained_write_figures(results)
     for size in results["profile"]["consume_sizes"]:
         label = size_label(size)
         consume = get(s, "consume", str(size), "consume")
@@ -80,13 +154,19 @@ def build_figures(results):
     fetch = get(s, "consume", fetch_size)
     zero_copy = best_file_to_socket(limits, ("sendfile", "splice", "uring-splice"))
     copy = best_file_to_socket(limits, ("readwrite",))
+    # Each best-vs-best fetch figure is followed by its median-vs-median twin.
+    zero_copy_median = median_file_to_socket(limits, ("sendfile", "splice", "uring-splice"))
+    copy_median = median_file_to_socket(limits, ("readwrite",))
+    fetch_median = median_catch_up(fetch)
+    fetch_label = "fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size))
     fetch_mb = get(fetch, "consume", "mb_per_s")
-    figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
+    figures.append(figure(fetch_label, fetch_mb, "MB/s",
                           "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
                           if zero_copy else "raw sendfile/splice/uring-splice", get(zero_copy, "mb_per_s"), "higher"))
-    figures.append(figure("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)), fetch_mb, "MB/s",
+    figures.append(figure(fetch_label, fetch_mb, "MB/s",
                           "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
                           get(copy, "mb_per_s"), "higher"))
+    figures += median_fetch_figures(fetch_label, fetch_median, zero_copy_median, copy_median)
     broker_cpu = get(fetch, "broker", "cpu_s")
     fetched_gb = (get(fetch, "consume", "batch_bytes") or 0) / 1e9
     cpu_per_gb = broker_cpu / fetched_gb if broker_cpu is not None and fetched_gb > 0 else None
@@ -95,16 +175,22 @@ def build_figures(results):
                           get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
     figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB", "raw read+write sender",
                           get(copy, "sender_cpu_s_per_gb"), "lower"))
+    figures += median_cpu_figures("broker CPU s per fetched GB", fetch_median, zero_copy_median, copy_median)
     # fetch.transfer=copy against the raw method it imitates.
     fetch_copy = get(s, "consume_copy", fetch_size)
+    fetch_copy_median = median_catch_up(fetch_copy)
     figures.append(figure("fetch MB/s with fetch.transfer=copy", get(fetch_copy, "consume", "mb_per_s"), "MB/s",
                           "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
                           get(copy, "mb_per_s"), "higher"))
+    figures += median_fetch_figures("fetch MB/s with fetch.transfer=copy", fetch_copy_median, None, copy_median,
+                                    copy_only=True)
     copy_cpu = get(fetch_copy, "broker", "cpu_s")
     copy_gb = (get(fetch_copy, "consume", "batch_bytes") or 0) / 1e9
     figures.append(figure("broker CPU s per fetched GB with fetch.transfer=copy",
                           copy_cpu / copy_gb if copy_cpu is not None and copy_gb > 0 else None, "CPU s/GB",
                           "raw read+write sender", get(copy, "sender_cpu_s_per_gb"), "lower"))
+    figures += median_cpu_figures("broker CPU s per fetched GB with fetch.transfer=copy", fetch_copy_median, None,
+                                  copy_median, copy_only=True)
     durable = get(s, "durable", "produce", "latency")
     fsync = get(limits, "fdatasync", "latency")
     figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",
@@ -127,6 +213,36 @@ def build_figures(results):
     figures.append(figure("clean restart of %s partitions" % n_part, get(scale, "restart", "serving_s"), "s",
                           "open+fstat+close every file of the data dir", get(scale, "open_files", "seconds"), "lower"))
     return figures
+
+
+SUSTAINED_WRITE = "sustained buffered write (same length as a produce phase)"
+
+
+def sustained_write_figures(results):
+    """The sustained buffered-write limit as a row of its own, and Sluice's 1 KiB produce rate as a
+    share of it (informational: no goal is set against it)."""
+    sustained = get(results, "limits", "disk_write_sustained")
+    rate = get(sustained, "sustained_mb_per_s")
+    seconds = get(sustained, "duration_s")
+    out = [figure(SUSTAINED_WRITE, rate, "MB/s", "none (absolute)", None, "higher",
+                  note="MB/s in each second: %s" % ", ".join("%.0f" % mb for mb in get(sustained, "per_second_mb") or []))]
+    if 1024 in results["profile"]["sizes"]:
+        out.append(figure("produce 1 KiB MB/s as a share of the machine's sustained page-cache write rate",
+                          get(results, "sluice", "produce", "1024", "produce", "mb_per_s"), "MB/s",
+                          "sustained buffered write, %g s (informational, no goal)" % seconds if seconds else
+                          "sustained buffered write (informational, no goal)", rate, "higher"))
+    return out
+
+
+def sustained_write_lines(results):
+    """The sustained write's rate in each second, so its drop shows beside the table."""
+    run = get(results, "limits", "disk_write_sustained")
+    if not run:
+        return []
+    return ["%s: %.0f MB/s over %.1f s (%.2f GB%s); MB/s in each second: %s"
+            % (SUSTAINED_WRITE, run["sustained_mb_per_s"], run["seconds"], run["bytes"] / 1e9,
+               ", stopped at the byte cap" if run["reached_byte_cap"] else "",
+               ", ".join("%.0f" % mb for mb in run["per_second_mb"]))]
 
 
 def fmt(value, unit=""):
@@ -196,7 +312,8 @@ def update_readme(results, figures, readme=README):
                results.get("pinning", {}).get("client_cpu"), env.get("cpus"), env.get("kernel"),
                ", ".join("%.2f" % x for x in env.get("loadavg_at_start", []))))
     cpu = "\n".join(client_cpu_lines(results))
-    block = (TABLE_BEGIN + "\n" + head + markdown_table(figures) +
+    sustained = "".join("\n\n" + line for line in sustained_write_lines(results))
+    block = (TABLE_BEGIN + "\n" + head + markdown_table(figures) + sustained +
              "\n\nClient CPU share of its core (1.00 = a full core):\n\n```\n" + cpu + "\n```\n" + TABLE_END)
     start = text.index(TABLE_BEGIN)
     end = text.index(TABLE_END) + len(TABLE_END)

@@ -39,6 +39,7 @@ PROFILES = {
         # Quick mode only proves the path works: a modest rate keeps it robust on a busy machine.
         "e2e_loads": [0.5], "e2e_duration_s": 0.6, "e2e_rate_max": 20000,
         "disk_write_bytes": 64 << 20, "fsync_samples": 100, "fsync_duration_s": 2,
+        "sustained_write_s": 1.0, "sustained_write_bytes_max": 32 << 30,
         "tcp_s": 0.3, "rtt_samples": 2000, "file_bytes": 32 << 20,
         "file_call_bytes": [65536, 1048576], "file_s": 0.3, "repeats": 1,
         "scale_partitions": 100, "idle_connections": 100, "peer_duration_s": 0.6,
@@ -48,6 +49,8 @@ PROFILES = {
         "warmup_s": 2.0, "duration_s": 10.0, "partitions": 4, "producers": 2,
         "e2e_loads": [0.1, 0.25, 0.5, 0.75, 0.9], "e2e_duration_s": 8.0, "e2e_rate_max": None,
         "disk_write_bytes": 1 << 30, "fsync_samples": 2000, "fsync_duration_s": 10,
+        # None: as long as a produce phase (warm-up + measured window), resolved at start.
+        "sustained_write_s": None, "sustained_write_bytes_max": 32 << 30,
         "tcp_s": 3.0, "rtt_samples": 50000, "file_bytes": 512 << 20,
         "file_call_bytes": [16384, 65536, 262144, 1048576], "file_s": 2.0, "repeats": 3,
         "scale_partitions": 10000, "idle_connections": 10000, "peer_duration_s": 10.0,
@@ -70,10 +73,21 @@ def batch_bytes_one_record(value_bytes):
     return RECORD_BATCH_HEADER_BYTES + varint_bytes(body) + body
 
 
+def catch_up_summary(run):
+    """One catch-up read's figures: MB/s, records/s, the broker's CPU seconds and per fetched GB."""
+    batch_bytes = run["consume"]["batch_bytes"]
+    cpu_s = run["broker"]["cpu_s"]
+    return {"mb_per_s": run["consume"]["mb_per_s"], "records_per_s": run["consume"]["records_per_s"],
+            "broker_cpu_s": cpu_s, "batch_bytes": batch_bytes,
+            "broker_cpu_s_per_gb": cpu_s / (batch_bytes / 1e9) if cpu_s is not None and batch_bytes else None}
+
+
 class Harness:
     def __init__(self, args):
         self.args = args
         self.profile = dict(PROFILES[args.mode])
+        if self.profile["sustained_write_s"] is None:
+            self.profile["sustained_write_s"] = self.profile["warmup_s"] + self.profile["duration_s"]
         self.build = e2e_lib.find_build_dir(args.build_dir)
         self.sluice_bin = os.path.join(self.build, "src", "server", "sluice")
         self.perf_bin = os.path.join(self.build, "bench", "e2e", "sluice-perf")
@@ -129,8 +143,10 @@ class Harness:
         L["tcp_stream"] = self.perf.run("tcp-stream", dict(pair, **{"call-bytes": 65536, "duration-s": p["tcp_s"]}), cpu=None)
         L["tcp_rtt"] = self.perf.run("tcp-rtt", dict(pair, **{"message-bytes": 1024, "samples": p["rtt_samples"],
                                                              "duration-s": p["tcp_s"] * 2}), cpu=None)
-        # Best of `repeats` runs per method and call size: this VM's loopback speed swings by up
-        # to 2x between runs, and the broker's catch-up read is taken as a best of as many.
+        # `repeats` rounds of every method and call size: this VM's loopback speed swings by up
+        # to 2x between runs. The best of the rounds per configuration goes under "runs" and every
+        # round under "all_runs" (report.py takes medians from them); the broker's catch-up read
+        # is repeated as many times.
         rounds = [self.perf.run("file-to-socket", dict(pair, **{
             "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,splice,uring-splice,readwrite",
             "call-bytes": ",".join(str(c) for c in p["file_call_bytes"]), "duration-s": p["file_s"]}), cpu=None)
@@ -142,6 +158,24 @@ class Harness:
                 best[key] = run
         L["file_to_socket"] = dict(rounds[0], runs=list(best.values()), repeats=p["repeats"],
                                    all_runs=[r for one in rounds for r in one["runs"]])
+        # Last, so the write-back it leaves behind does not disturb the fdatasync samples.
+        L["disk_write_sustained"] = self.sustained_write()
+
+    def sustained_write(self):
+        """Buffered 1 MiB writes to a fresh file for as long as a produce phase runs (the 1 GiB
+        write above is over before the page cache runs out of recently freed pages, which this VM
+        hands out without a hypervisor first touch), capped at half the work dir's free space."""
+        p = self.profile
+        fs = os.statvfs(self.work)
+        half_free = fs.f_bavail * fs.f_frsize // 2
+        cap = min(p["sustained_write_bytes_max"], half_free)
+        run = self.perf.run("disk-write", {"dir": self.work, "duration-s": p["sustained_write_s"], "bytes": cap,
+                                           "call-bytes": 1 << 20}, cpu=self.broker_cpu)
+        run["free_bytes_at_start"] = fs.f_bavail * fs.f_frsize
+        self.log("  sustained buffered write for %.1f s: %.0f MB/s (%s MB in each second)%s"
+                 % (run["seconds"], run["sustained_mb_per_s"], ", ".join("%.0f" % mb for mb in run["per_second_mb"]),
+                    " - stopped at the byte cap" if run["reached_byte_cap"] else ""))
+        return run
 
     # Sluice -------------------------------------------------------------------------------
 
@@ -241,13 +275,16 @@ class Harness:
         return total
 
     def catch_up_best(self, broker, size):
-        """The fastest of `repeats` catch-up reads (the raw file->socket baselines are a best of
-        as many); the others are kept under "other_runs"."""
+        """The fastest of `repeats` catch-up reads (as many as the raw file->socket rounds), with
+        every read's figures in execution order under "runs" (report.py takes their medians) and
+        the slower ones under "other_runs"."""
         self.log("  page-cached the %d B backlog (%.0f MB)" % (size, self.cache_backlog(broker, size) / 1e6))
         runs = [self.catch_up(broker, size) for _ in range(self.profile["repeats"] if size == self.profile["fetch_size"] else 1)]
-        runs.sort(key=lambda r: r["consume"]["mb_per_s"], reverse=True)
-        best = dict(runs[0])
-        best["other_runs"] = [{"mb_per_s": r["consume"]["mb_per_s"], "broker_cpu_s": r["broker"]["cpu_s"]} for r in runs[1:]]
+        summaries = [catch_up_summary(r) for r in runs]
+        order = sorted(range(len(runs)), key=lambda i: runs[i]["consume"]["mb_per_s"], reverse=True)
+        best = dict(runs[order[0]])
+        best["runs"] = summaries
+        best["other_runs"] = [summaries[i] for i in order[1:]]
         return best
 
     def catch_up(self, broker, size):
@@ -256,7 +293,12 @@ class Harness:
         return self.kafka(broker, topic="perf-%d" % size, create=0, producers=0, consumers=1,
                           partitions=self.profile["partitions"],
                           profile_as=("fetch-copy-%d" if copy else "fetch-%d") % size if size == self.profile["fetch_size"] else None,
-                          **{"from": "earliest", "until-end": 1, "warmup-s": 0, "duration-s": self.profile["duration_s"],
+                          # The read ends at the backlog's end; duration-s only bounds it, at 10 s
+                          # or more: with quick mode's 0.6 s a read on a loaded VM once ended before
+                          # its first fetch (0 fetches, the consumer's CPU busy all along: likely
+                          # the first touch of its 80 MiB receive buffer, ~13 us a page here).
+                          **{"from": "earliest", "until-end": 1, "warmup-s": 0,
+                             "duration-s": max(self.profile["duration_s"], 10.0),
                              "record-bytes": size,
                              # Quick mode checks every fetched batch's CRC (it proves the path; the
                              # full run leaves the client lean).
@@ -389,11 +431,15 @@ class Harness:
         path = os.path.join(self.out_dir, "results.json")
         with open(path, "w") as f:
             json.dump(self.results, f, indent=1, sort_keys=True)
+        sustained = report.sustained_write_lines(self.results)
         with open(os.path.join(self.out_dir, "table.md"), "w") as f:
-            f.write(report.markdown_table(figures) + "\n")
+            f.write(report.markdown_table(figures) + "\n" + "".join("\n" + line + "\n" for line in sustained))
         print()
         print(report.text_table(figures))
         print()
+        for line in sustained:
+            print(line)
+            print()
         print("client CPU share of its core:")
         for line in report.client_cpu_lines(self.results):
             print("  " + line)

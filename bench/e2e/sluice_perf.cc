@@ -21,7 +21,7 @@ struct Command {
 constexpr Command commands[] = {
     {"kafka", sluice::perf::command_kafka, "producers/consumers against a Kafka-protocol broker"},
     {"create-topic", sluice::perf::command_create_topic, "create a topic and wait for its partitions"},
-    {"disk-write", sluice::perf::command_disk_write, "buffered sequential write throughput"},
+    {"disk-write", sluice::perf::command_disk_write, "buffered sequential write throughput (1 GiB once, or --duration-s S sustained)"},
     {"fdatasync", sluice::perf::command_fdatasync, "write + fdatasync latency"},
     {"tcp-stream", sluice::perf::command_tcp_stream, "loopback TCP throughput"},
     {"tcp-rtt", sluice::perf::command_tcp_rtt, "loopback TCP round trip"},
