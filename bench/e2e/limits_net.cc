@@ -327,7 +327,11 @@ int command_file_to_socket(Options& options) {
   double duration_s = options.get_double("duration-s", 2);
   int sender_cpu = static_cast<int>(options.get_int("sender-cpu", -1));
   int receiver_cpu = static_cast<int>(options.get_int("receiver-cpu", -1));
+  // The size of the writes that fill the file: the page cache's folios follow it (a broker's
+  // segment is written one produce request at a time).
+  std::int64_t write_bytes = options.get_int("write-bytes", 1 << 20);
   options.check_all_used();
+  if (write_bytes < 1 || write_bytes > (64 << 20)) fail("write-bytes must be 1..64 MiB");
   for (const std::string& method : methods)
     if (!known_file_method(method)) fail("unknown method %s", method.c_str());
   pin_thread(sender_cpu);
@@ -335,7 +339,7 @@ int command_file_to_socket(Options& options) {
   std::string path = dir + "/sluice-perf-file-to-socket.bin";
   int file_fd = open(path.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
   if (file_fd < 0) fail("open %s: %s", path.c_str(), std::strerror(errno));
-  std::vector<char> chunk(1 << 20, 'f');
+  std::vector<char> chunk(static_cast<std::size_t>(write_bytes), 'f');
   for (std::int64_t written = 0; written < file_bytes; written += static_cast<std::int64_t>(chunk.size()))
     if (write(file_fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) fail("write: %s", std::strerror(errno));
   // One ring serves every uring-splice run of the command (set up outside the timed loops).
@@ -343,7 +347,8 @@ int command_file_to_socket(Options& options) {
   bool uring = std::find(methods.begin(), methods.end(), "uring-splice") != methods.end();
   if (uring) uring_init(&ring, sender_cpu);
   Json json;
-  json.begin_object().field("command", "file-to-socket").field("file_bytes", file_bytes).key("runs").begin_array();
+  json.begin_object().field("command", "file-to-socket").field("file_bytes", file_bytes).field("write_bytes", write_bytes);
+  json.key("runs").begin_array();
   for (const std::string& method : methods) {
     for (std::int64_t call_bytes : call_sizes) {
       FileSender sender;
