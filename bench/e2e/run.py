@@ -232,17 +232,20 @@ class Harness:
                 self.log("  consume %5d B: %.0f records/s, %.1f MB/s, broker CPU %.2f, client CPU %.2f"
                          % (size, run["consume"]["records_per_s"], run["consume"]["mb_per_s"],
                             run["broker"]["cpu_share"], run["client"]["cpu_share"]))
-            # The same catch-up read with fetch.transfer=copy (read into user space, then send),
-            # compared with raw read+write; the broker restarts on the same data.
-            broker.stop()
-            broker.overrides["fetch.transfer"] = "copy"
-            broker.start(timeout_s=300)
+            # The same catch-up read with the other transfers, the broker restarted on the same
+            # data: fetch.transfer=splice (file -> pipe -> socket, the other zero-copy variant),
+            # compared with the best raw zero-copy method, and fetch.transfer=copy (read into user
+            # space, then send), compared with raw read+write.
             size = p["fetch_size"]
-            run = self.catch_up_best(broker, size)
-            S["consume_copy"] = {str(size): run}
-            self.cpu_note("sluice-perf consume %d B (fetch.transfer=copy)" % size, run["client"]["cpu_share"])
-            self.log("  consume %5d B with fetch.transfer=copy: %.1f MB/s, broker CPU %.2f"
-                     % (size, run["consume"]["mb_per_s"], run["broker"]["cpu_share"]))
+            for transfer in ("splice", "copy"):
+                broker.stop()
+                broker.overrides["fetch.transfer"] = transfer
+                broker.start(timeout_s=300)
+                run = self.catch_up_best(broker, size)
+                S["consume_" + transfer] = {str(size): run}
+                self.cpu_note("sluice-perf consume %d B (fetch.transfer=%s)" % (size, transfer), run["client"]["cpu_share"])
+                self.log("  consume %5d B with fetch.transfer=%s: %.1f MB/s, broker CPU %.2f"
+                         % (size, transfer, run["consume"]["mb_per_s"], run["broker"]["cpu_share"]))
             broker.stop()
             del broker.overrides["fetch.transfer"]
             broker.start(timeout_s=300)
@@ -289,10 +292,11 @@ class Harness:
 
     def catch_up(self, broker, size):
         """A catch-up read of the backlog the produce run of `size`-byte records left."""
-        copy = broker.overrides.get("fetch.transfer") == "copy"
+        transfer = broker.overrides.get("fetch.transfer")
         return self.kafka(broker, topic="perf-%d" % size, create=0, producers=0, consumers=1,
                           partitions=self.profile["partitions"],
-                          profile_as=("fetch-copy-%d" if copy else "fetch-%d") % size if size == self.profile["fetch_size"] else None,
+                          profile_as=("fetch-%s-%d" % (transfer, size) if transfer else "fetch-%d" % size)
+                          if size == self.profile["fetch_size"] else None,
                           # The read ends at the backlog's end; duration-s only bounds it, at 10 s
                           # or more: with quick mode's 0.6 s a read on a loaded VM once ended before
                           # its first fetch (0 fetches, the consumer's CPU busy all along: likely
