@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -74,8 +75,11 @@ double per_gb(std::int64_t cpu_ns, std::uint64_t bytes) {
 //   splice        file -> pipe -> socket with two splice(2) calls per call;
 //   uring-splice  the same two splices submitted through io_uring as one linked pair of
 //                 IORING_OP_SPLICE SQEs (one io_uring_enter per call);
+//   uring-splice-nb  uring-splice on a non-blocking socket, as a broker's event loop keeps its
+//                 sockets: a full socket fails the pipe -> socket splice with EAGAIN, and the
+//                 sender waits in poll(2) for room before draining the pipe;
 //   readwrite     pread into a user buffer, then send (the copying baseline).
-constexpr const char* file_methods[] = {"sendfile", "splice", "uring-splice", "readwrite"};
+constexpr const char* file_methods[] = {"sendfile", "splice", "uring-splice", "uring-splice-nb", "readwrite"};
 
 // One (method, call size) run's sending state, owned by the sender (main) thread. The splice
 // methods get a pipe whose capacity is the call size; uring-splice borrows the command's ring.
@@ -124,7 +128,16 @@ io_uring_sqe* uring_sqe(io_uring* ring) {
   return sqe;
 }
 
-// Moves `bytes` that sit in the pipe to the socket, one IORING_OP_SPLICE at a time.
+// Waits until a non-blocking socket has room again.
+void wait_writable(int socket_fd) {
+  pollfd waiting{socket_fd, POLLOUT, 0};
+  int rc = poll(&waiting, 1, socket_timeout_ms);
+  if (rc < 0 && errno != EINTR) fail("poll: %s", std::strerror(errno));
+  if (rc == 0) fail("socket not writable for %d ms", socket_timeout_ms);
+}
+
+// Moves `bytes` that sit in the pipe to the socket, one IORING_OP_SPLICE at a time (waiting for
+// room whenever a non-blocking socket is full).
 void uring_drain_pipe(io_uring* ring, int pipe_read_fd, int socket_fd, std::size_t bytes) {
   while (bytes > 0) {
     io_uring_sqe* sqe = uring_sqe(ring);
@@ -132,6 +145,10 @@ void uring_drain_pipe(io_uring* ring, int pipe_read_fd, int socket_fd, std::size
     sqe->user_data = 0;
     int results[1] = {0};
     uring_submit_reap(ring, 1, results);
+    if (results[0] == -EAGAIN) {
+      wait_writable(socket_fd);
+      continue;
+    }
     if (results[0] <= 0) fail("uring-splice to socket: %s", results[0] == 0 ? "no progress" : std::strerror(-results[0]));
     bytes -= std::min(bytes, static_cast<std::size_t>(results[0]));
   }
@@ -158,7 +175,7 @@ ssize_t uring_splice_call(io_uring* ring, int file_fd, int socket_fd, off_t* off
   int in = results[to_pipe];
   int out = results[to_socket];
   if (in < 0) return errno = -in, -1;  // The pipe stayed empty; the send was cancelled.
-  if (out < 0 && out != -ECANCELED) fail("uring-splice to socket: %s", std::strerror(-out));
+  if (out < 0 && out != -ECANCELED && out != -EAGAIN) fail("uring-splice to socket: %s", std::strerror(-out));
   if (out > in) fail("uring-splice: %d bytes left the pipe but only %d entered it", out, in);
   uring_drain_pipe(ring, pipe_fds[0], socket_fd, static_cast<std::size_t>(in - std::max(out, 0)));
   *offset += in;
@@ -169,7 +186,7 @@ ssize_t uring_splice_call(io_uring* ring, int file_fd, int socket_fd, off_t* off
 // bytes sent (and advances *offset by them), or <= 0 with errno as the syscalls do.
 ssize_t send_from_file(FileSender& sender, int file_fd, int socket_fd, off_t* offset, std::size_t call_bytes) {
   if (sender.method == "sendfile") return sendfile(socket_fd, file_fd, offset, call_bytes);
-  if (sender.method == "uring-splice") return uring_splice_call(sender.ring, file_fd, socket_fd, offset, call_bytes, sender.pipe_fds);
+  if (sender.method == "uring-splice" || sender.method == "uring-splice-nb") return uring_splice_call(sender.ring, file_fd, socket_fd, offset, call_bytes, sender.pipe_fds);
   if (sender.method == "readwrite") {
     ssize_t n = pread(file_fd, sender.buffer.data(), call_bytes, *offset);
     if (n <= 0) return n;
@@ -209,6 +226,7 @@ struct FileRunResult {
 FileRunResult run_file_to_socket(FileSender& sender, int file_fd, std::int64_t file_bytes, std::int64_t call_bytes,
                                  double duration_s, int receiver_cpu) {
   Pair pair = connect_pair();
+  if (sender.method == "uring-splice-nb") fcntl(pair.sender, F_SETFL, fcntl(pair.sender, F_GETFL) | O_NONBLOCK);
   DrainResult drained;
   std::thread receiver(drain, pair.receiver, receiver_cpu, &drained);
   FileRunResult result;
@@ -344,7 +362,7 @@ int command_file_to_socket(Options& options) {
     if (write(file_fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) fail("write: %s", std::strerror(errno));
   // One ring serves every uring-splice run of the command (set up outside the timed loops).
   io_uring ring{};
-  bool uring = std::find(methods.begin(), methods.end(), "uring-splice") != methods.end();
+  bool uring = std::any_of(methods.begin(), methods.end(), [](const std::string& m) { return m.rfind("uring-splice", 0) == 0; });
   if (uring) uring_init(&ring, sender_cpu);
   Json json;
   json.begin_object().field("command", "file-to-socket").field("file_bytes", file_bytes).field("write_bytes", write_bytes);
@@ -353,11 +371,11 @@ int command_file_to_socket(Options& options) {
     for (std::int64_t call_bytes : call_sizes) {
       FileSender sender;
       sender.method = method;
-      if (method == "splice" || method == "uring-splice") {
+      if (method == "splice" || method == "uring-splice" || method == "uring-splice-nb") {
         if (pipe2(sender.pipe_fds, O_CLOEXEC) != 0) fail("pipe: %s", std::strerror(errno));
         fcntl(sender.pipe_fds[1], F_SETPIPE_SZ, static_cast<int>(call_bytes));
       }
-      if (method == "uring-splice") sender.ring = &ring;
+      if (method == "uring-splice" || method == "uring-splice-nb") sender.ring = &ring;
       if (method == "readwrite") sender.buffer.resize(static_cast<std::size_t>(call_bytes));
       FileRunResult run = run_file_to_socket(sender, file_fd, file_bytes, call_bytes, duration_s, receiver_cpu);
       if (sender.pipe_fds[0] >= 0) close(sender.pipe_fds[0]), close(sender.pipe_fds[1]);

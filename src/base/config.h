@@ -47,7 +47,7 @@ struct Config {
   std::uint64_t inflight_bytes_max = 512ull << 20;         // queued.max.request.bytes (global)
   std::int32_t fetch_parked_max = 10000;                   // fetch.purgatory.max (ours)
   std::int32_t partitions_max = 20000;                     // partitions.max (ours): on this broker
-  std::string fetch_transfer = "zerocopy";                // fetch.transfer=zerocopy|splice|copy (ours)
+  std::string fetch_transfer = "zerocopy";                // fetch.transfer=zerocopy|splice|uring-splice|copy (ours)
   std::int32_t fetch_send_chunk_bytes = 1 << 20;          // fetch.send.chunk.bytes (ours)
   bool network_defer_taskrun = true;                       // network.io_uring.defer.taskrun (ours)
   std::int32_t network_recv_buffers = 256;                 // network.recv.buffers (ours): 0 = single-shot recv

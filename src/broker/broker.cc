@@ -86,9 +86,10 @@ Status Broker::start() {
                             : config_.network_cpus[static_cast<std::size_t>(i) % config_.network_cpus.size()];
     thread_config.limits.request_bytes_max = config_.request_bytes_max;
     thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
-    thread_config.limits.file_transfer = config_.fetch_transfer == "copy"     ? net::FileTransfer::kCopy
-                                         : config_.fetch_transfer == "splice" ? net::FileTransfer::kSplice
-                                                                              : net::FileTransfer::kSendfile;
+    thread_config.limits.file_transfer = config_.fetch_transfer == "copy"           ? net::FileTransfer::kCopy
+                                         : config_.fetch_transfer == "splice"       ? net::FileTransfer::kSplice
+                                         : config_.fetch_transfer == "uring-splice" ? net::FileTransfer::kUringSplice
+                                                                                    : net::FileTransfer::kSendfile;
     thread_config.limits.file_chunk_bytes = static_cast<std::uint32_t>(config_.fetch_send_chunk_bytes);
     thread_config.defer_taskrun = config_.network_defer_taskrun;
     thread_config.recv_buffer_count = static_cast<std::uint32_t>(config_.network_recv_buffers);

@@ -72,6 +72,18 @@ Status EventLoop::init(const LoopConfig& config) {
       LOG_WARN("recv_buffer_ring_unavailable", "error=\"%s\"", registered.to_string().c_str());
     }
   }
+  if (config.iowq_unbound_max > 0) {
+    if (config.cpu >= 0) {
+      cpu_set_t mask;
+      CPU_ZERO(&mask);
+      CPU_SET(config.cpu, &mask);
+      int pinned = io_uring_register_iowq_aff(&ring_, sizeof mask, &mask);
+      if (pinned < 0) LOG_WARN("iowq_affinity_failed", "errno=%d", -pinned);
+    }
+    unsigned workers[2] = {0, config.iowq_unbound_max};  // 0: leave the bounded count as it is
+    int limited = io_uring_register_iowq_max_workers(&ring_, workers);
+    if (limited < 0) LOG_WARN("iowq_max_workers_failed", "errno=%d", -limited);
+  }
   wakeup_.arm();
   return Status::ok();
 }
@@ -129,6 +141,25 @@ void EventLoop::submit_fsync(Completion* completion, int fd, bool data_only) {
 
 void EventLoop::submit_sync_file_range(Completion* completion, int fd, std::uint64_t position, std::uint32_t bytes) {
   io_uring_prep_sync_file_range(sqe(completion), fd, bytes, position, SYNC_FILE_RANGE_WRITE);
+}
+
+void EventLoop::submit_splice(Completion* completion, int fd_in, std::int64_t in_offset, int fd_out, unsigned bytes,
+                              unsigned flags) {
+  io_uring_prep_splice(sqe(completion), fd_in, in_offset, fd_out, -1, bytes, flags);
+}
+
+void EventLoop::submit_splice_pair(Completion* fill, int file_fd, std::int64_t file_offset, int pipe_write_fd,
+                                   Completion* drain, int pipe_read_fd, int socket_fd, unsigned bytes,
+                                   unsigned drain_flags) {
+  // Both entries must go in one submission, or the link would end at the first.
+  if (io_uring_sq_space_left(&ring_) < 2) {
+    int submitted = io_uring_submit(&ring_);
+    SLUICE_ASSERT(submitted >= 0, "io_uring_submit: %s", std::strerror(-submitted));
+  }
+  io_uring_sqe* first = sqe(fill);
+  io_uring_prep_splice(first, file_fd, file_offset, pipe_write_fd, -1, bytes, SPLICE_F_MOVE);
+  first->flags |= IOSQE_IO_LINK;
+  io_uring_prep_splice(sqe(drain), pipe_read_fd, -1, socket_fd, -1, bytes, drain_flags);
 }
 
 void EventLoop::submit_multishot_accept(Completion* completion, int listen_fd, int flags) {

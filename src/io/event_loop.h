@@ -53,6 +53,10 @@ struct LoopConfig {
   // kernel refuses it. The network threads ask for it (network.io_uring.defer.taskrun); other
   // loops keep COOP_TASKRUN.
   bool defer_taskrun = false;
+  // When > 0: the ring's io-wq workers (which run splices, fsyncs and other blocking operations)
+  // are pinned to `cpu` (when >= 0) and at most this many run unbound work (splices to pipes and
+  // sockets) at once. 0 keeps the kernel's defaults (unpinned, bounded by RLIMIT_NPROC).
+  unsigned iowq_unbound_max = 0;
 };
 
 class EventLoop {
@@ -94,6 +98,14 @@ class EventLoop {
   // Starts write-back of [position, position + bytes) without waiting for it
   // (sync_file_range(SYNC_FILE_RANGE_WRITE)), off the loop thread.
   void submit_sync_file_range(Completion* completion, int fd, std::uint64_t position, std::uint32_t bytes);
+  // splice(2) of `bytes` from fd_in (at in_offset, or its own position when -1) to fd_out, run
+  // by an io-wq worker. A non-blocking fd_out that is full completes with -EAGAIN.
+  void submit_splice(Completion* completion, int fd_in, std::int64_t in_offset, int fd_out, unsigned bytes,
+                     unsigned flags);
+  // Two splices linked (IOSQE_IO_LINK) in one submission: file -> pipe, then pipe -> socket.
+  // The second runs only if the first moved all `bytes` (else it completes with -ECANCELED).
+  void submit_splice_pair(Completion* fill, int file_fd, std::int64_t file_offset, int pipe_write_fd,
+                          Completion* drain, int pipe_read_fd, int socket_fd, unsigned bytes, unsigned drain_flags);
   // Completes once per accepted connection (IORING_CQE_F_MORE set while it stays armed).
   void submit_multishot_accept(Completion* completion, int listen_fd, int flags);
   // Asks the kernel to cancel `target`'s operation(s): they complete with -ECANCELED (or with

@@ -56,7 +56,7 @@ void Connection::close(const char* reason) {
   // shutdown() ends the outstanding recv and poll with errors; the fd itself closes with the
   // last reference, after the kernel is done with our buffers.
   ::shutdown(fd_, SHUT_RDWR);
-  release_pipe();
+  if (splices_inflight_ == 0) release_pipe();  // else the last splice completion closes it
   pending_.clear();
   deferred.clear();
   if (on_closed) on_closed(*this);
@@ -299,6 +299,7 @@ int Connection::send_some(Pending& pending) {
         if (step <= 0) return step;
         continue;
       }
+      if (limits_.file_transfer == FileTransfer::kUringSplice) return uring_splice_file_step(pending, file, more_after);
       off_t position = static_cast<off_t>(file.position + pending.file_sent);
       std::uint64_t left = file.bytes - pending.file_sent;
       ssize_t sent = ::sendfile(fd_, file.fd, &position, std::min<std::uint64_t>(left, limits_.file_chunk_bytes));
@@ -342,6 +343,87 @@ PipePool& pipe_pool() {
 constexpr std::size_t kPipePoolMax = 8;
 }  // namespace
 
+bool Connection::acquire_pipe() {
+  auto& pool = pipe_pool();
+  if (!pool.free.empty()) {
+    pipe_.read_fd = pool.free.back().read_fd;
+    pipe_.write_fd = pool.free.back().write_fd;
+    pool.free.pop_back();
+    return true;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    LOG_WARN("net.pipe_failed", "errno=%d", errno);
+    return false;
+  }
+  // As large as a sendfile call would be; a smaller pipe (fs.pipe-max-size) still works.
+  ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(limits_.file_chunk_bytes));
+  pipe_.read_fd = fds[0];
+  pipe_.write_fd = fds[1];
+  return true;
+}
+
+int Connection::uring_splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after) {
+  if (splices_inflight_ > 0) return 2;
+  if (pipe_.read_fd < 0 && !acquire_pipe()) return -1;
+  fill_op_.submitted = drain_op_.submitted = false;
+  fill_op_.result = drain_op_.result = 0;
+  if (pipe_bytes_ > 0) {
+    // What an earlier drain left (a full socket): send it before reading more.
+    const bool more = more_after || pending.file_sent + pipe_bytes_ < file.bytes;
+    loop_.submit_splice(&drain_op_, pipe_.read_fd, -1, fd_, static_cast<unsigned>(pipe_bytes_),
+                        SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
+  } else {
+    const std::uint64_t want = std::min<std::uint64_t>(limits_.file_chunk_bytes, file.bytes - pending.file_sent);
+    const bool more = more_after || pending.file_sent + want < file.bytes;
+    loop_.submit_splice_pair(&fill_op_, file.fd, static_cast<std::int64_t>(file.position + pending.file_sent),
+                             pipe_.write_fd, &drain_op_, pipe_.read_fd, fd_, static_cast<unsigned>(want),
+                             SPLICE_F_MOVE | (more ? SPLICE_F_MORE : 0));
+    fill_op_.submitted = true;
+    fill_op_.hold = shared_from_this();
+    ++splices_inflight_;
+  }
+  drain_op_.submitted = true;
+  drain_op_.hold = shared_from_this();
+  ++splices_inflight_;
+  return 2;
+}
+
+void Connection::SpliceOp::complete(int result_value, std::uint32_t) {
+  auto keep = std::move(hold);
+  result = result_value;
+  SLUICE_ASSERT(connection.splices_inflight_ > 0);
+  if (--connection.splices_inflight_ == 0) connection.on_uring_splices_done();
+}
+
+void Connection::on_uring_splices_done() {
+  const int filled = fill_op_.submitted ? fill_op_.result : 0;
+  const int drained = drain_op_.result;
+  if (filled > 0) pipe_bytes_ += static_cast<std::size_t>(filled);
+  if (drained > 0) {
+    SLUICE_ASSERT(static_cast<std::size_t>(drained) <= pipe_bytes_, "drained %d of %zu", drained, pipe_bytes_);
+    pipe_bytes_ -= static_cast<std::size_t>(drained);
+  }
+  if (closed_) return release_pipe();  // closes it when bytes are left in it
+  // A fill of 0 bytes means the file is shorter than the range we promised: cannot recover.
+  if (fill_op_.submitted && filled <= 0) return close(filled == 0 ? "file range ended early" : "splice from file failed");
+  const bool full = drained == -EAGAIN || drained == -ECANCELED;  // cancelled: the fill was short
+  if (drained < 0 && !full) return close("splice to socket failed");
+  if (drained == 0 && !fill_op_.submitted) return close("splice to socket made no progress");
+  SLUICE_ASSERT(!pending_.empty() && pending_.front().ready);
+  Pending& pending = pending_.front();
+  pending.file_sent += static_cast<std::uint64_t>(std::max(drained, 0));
+  const auto& file = pending.response.files()[pending.file_index];
+  if (pipe_bytes_ == 0 && pending.file_sent == file.bytes) release_pipe();
+  if (drained == -EAGAIN && !poll_armed_) {
+    loop_.submit_poll(&poll_op_, fd_, POLLOUT);
+    poll_armed_ = true;
+    poll_op_.hold = shared_from_this();
+    return;
+  }
+  flush();
+}
+
 void Connection::release_pipe() {
   if (pipe_.read_fd < 0) return;
   auto& pool = pipe_pool();
@@ -368,24 +450,7 @@ int Connection::splice_file_step(Pending& pending, const protocol::FileChunk& fi
     if (pipe_bytes_ == 0 && pending.file_sent == file.bytes) release_pipe();
     return 1;
   }
-  if (pipe_.read_fd < 0) {
-    auto& pool = pipe_pool();
-    if (!pool.free.empty()) {
-      pipe_.read_fd = pool.free.back().read_fd;
-      pipe_.write_fd = pool.free.back().write_fd;
-      pool.free.pop_back();
-    } else {
-      int fds[2];
-      if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        LOG_WARN("net.pipe_failed", "errno=%d", errno);
-        return -1;
-      }
-      // As large as a sendfile call would be; a smaller pipe (fs.pipe-max-size) still works.
-      ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(limits_.file_chunk_bytes));
-      pipe_.read_fd = fds[0];
-      pipe_.write_fd = fds[1];
-    }
-  }
+  if (pipe_.read_fd < 0 && !acquire_pipe()) return -1;
   // The pipe is empty here: fill it with the next piece of the chunk (as much as it holds).
   loff_t position = static_cast<loff_t>(file.position + pending.file_sent);
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(limits_.file_chunk_bytes, file.bytes - pending.file_sent));
@@ -439,6 +504,7 @@ void Connection::flush() {
   while (!closed_ && !pending_.empty() && pending_.front().ready) {
     int state = send_some(pending_.front());
     if (state < 0) return close("send failed");
+    if (state == 2) return;  // an io_uring splice is in flight; its completion calls flush again
     if (state == 0) {
       if (!poll_armed_) {
         loop_.submit_poll(&poll_op_, fd_, POLLOUT);

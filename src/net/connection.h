@@ -13,8 +13,10 @@
 // A response is a buffer plus file ranges (protocol::Writer); buffers go out with send(2) and
 // file ranges with sendfile(2) from the page cache, so record bytes never enter user space.
 // fetch.transfer=splice moves them file -> pipe -> socket with splice(2) instead (still no copy,
-// through a pipe borrowed from a per-thread pool while a range is being sent), and
-// fetch.transfer=copy reads them through a reused staging buffer and sends that.
+// through a pipe borrowed from a per-thread pool while a range is being sent),
+// fetch.transfer=uring-splice submits the same two splices to io_uring as a linked pair (run by
+// the ring's io-wq workers, pinned to the thread's CPU) and goes on with other connections until
+// they complete, and fetch.transfer=copy reads them through a reused staging buffer and sends that.
 //
 // Threads: owned by one network thread; every method must be called on that thread. Other
 // threads reach a connection only by posting a task to its loop.
@@ -41,6 +43,7 @@ class Connection;
 enum class FileTransfer {
   kSendfile,  // sendfile(2) from the page cache (zerocopy, the default)
   kSplice,    // splice(2) file -> pipe -> socket: the page-cache pages move by reference
+  kUringSplice,  // the same two splices as a linked pair of io_uring operations
   kCopy,      // pread into a staging buffer and send, for hosts where copying measures faster
 };
 
@@ -162,7 +165,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dispatch(std::vector<std::byte> body);
   void flush();
   // Sends as much of `pending` as the socket takes. Returns 1 when done, 0 when the socket is
-  // full, -1 on error.
+  // full, 2 while an io_uring splice is in flight (its completion goes on), -1 on error.
   int send_some(Pending& pending);
   // One step of sending a file chunk by copy: send what is staged, else read the next piece.
   // Returns 1 to go on, 0 when the socket is full, -1 on error.
@@ -170,6 +173,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // One step of sending a file chunk by splice: empty the pipe into the socket, else fill it
   // from the file. Returns 1 to go on, 0 when the socket is full, -1 on error.
   int splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after);
+  // The io_uring form of splice_file_step: submits the next splice(s) and returns 2 (an
+  // operation is in flight: wait for its completion, not for POLLOUT); -1 on error.
+  int uring_splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after);
+  // Applies the results of the splice operations once the last one in flight completed.
+  void on_uring_splices_done();
+  // Takes a pipe from the thread's pool (or makes one) into pipe_; false when none can be made.
+  bool acquire_pipe();
   // Gives the pipe back to the thread's pool when it is empty, or closes it when it is not.
   void release_pipe();
   void maybe_resume_reading();
@@ -206,6 +216,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   Pipe pipe_;
   std::size_t pipe_bytes_ = 0;
+  // FileTransfer::kUringSplice: the linked fill (file -> pipe) and drain (pipe -> socket)
+  // operations. Each holds the Connection while in flight; results are applied when both are back.
+  class SpliceOp : public io::Completion {
+   public:
+    explicit SpliceOp(Connection& c) : connection(c) {}
+    void complete(int result, std::uint32_t flags) override;
+    Connection& connection;
+    std::shared_ptr<Connection> hold;
+    bool submitted = false;
+    int result = 0;
+  };
+  SpliceOp fill_op_{*this};
+  SpliceOp drain_op_{*this};
+  int splices_inflight_ = 0;
   std::uint64_t next_slot_ = 0;
   RecvOp recv_op_{*this};
   PollOp poll_op_{*this};

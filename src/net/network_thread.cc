@@ -52,6 +52,9 @@ void NetworkThread::run(std::atomic<int>* started) {
   loop_config.recv_buffer_count = config_.recv_buffer_count;
   loop_config.recv_buffer_bytes = config_.recv_buffer_bytes;
   loop_config.defer_taskrun = config_.defer_taskrun;
+  // fetch.transfer=uring-splice: the splices run on the ring's io-wq workers; keep them on this
+  // thread's CPU and few (the sockets and pipes are non-blocking, so a worker never waits long).
+  if (config_.limits.file_transfer == FileTransfer::kUringSplice) loop_config.iowq_unbound_max = 4;
   Status status = loop_.init(loop_config);
   if (!status.is_ok()) {
     LOG_ERROR("network_thread_init", "index=%d error=\"%s\"", index_, status.to_string().c_str());

@@ -188,10 +188,28 @@ def test_copy_transfer_mode_serves_same_bytes():
             "calls): the setting is ignored" % traced
 
 
-@harness.timeout(120)
-def test_splice_transfer_mode_serves_same_bytes():
-    """fetch.transfer=splice returns the same batches as the default path and (when strace
-    works) moves them with splice (file -> pipe -> socket, so each byte twice) and no sendfile."""
+def read_with_transfer(a, transfer, name):
+    """Restarts on `a`'s data with fetch.transfer=`transfer` (64 KiB calls) and reads the whole
+    partition under strace. Returns the records and the ((bytes, calls) of splice, (bytes, calls)
+    of sendfile) the trace shows, or None for the latter when strace is not usable. The trace is
+    counted before the broker's work dir (which holds it) is removed."""
+    b = Broker({"num.partitions": 1, "fetch.transfer": transfer, "fetch.send.chunk.bytes": 65536},
+               name=name, data_dir=a.data_dir)
+    with b:
+        trace_path = os.path.join(b.workdir, "strace.out")
+        records, traced = read_traced(b, trace_path)
+        b.assert_alive()
+        if traced is None:
+            return records, None
+        return records, (traced_bytes(trace_path, ("splice",)), traced_bytes(trace_path, ("sendfile", "sendfile64")))
+
+
+@harness.timeout(180)
+def test_splice_transfer_modes_serve_same_bytes():
+    """fetch.transfer=splice and =uring-splice return the same batches as the default path. Under
+    strace (when it works), splice mode moves them with splice(2) (file -> pipe -> socket, so
+    each byte twice) and no sendfile; uring-splice mode makes neither call (its splices are
+    io_uring operations)."""
     with Broker({"num.partitions": 1}, name="splice-a") as a:
         a.create_topic(TOPIC, 1)
         with a.client() as c:
@@ -201,19 +219,18 @@ def test_splice_transfer_mode_serves_same_bytes():
         default, _ = read_traced(a, os.path.join(a.workdir, "strace-default.out"))
         a.stop()
         data_bytes = log_data_bytes(a, TOPIC, 0)
-        spliced = Broker({"num.partitions": 1, "fetch.transfer": "splice", "fetch.send.chunk.bytes": 65536},
-                         name="splice-b", data_dir=a.data_dir)
-        with spliced:
-            trace_path = os.path.join(spliced.workdir, "strace-splice.out")
-            records, traced = read_traced(spliced, trace_path)
-            spliced.assert_alive()
-        assert len(default) == 400 and records == default, "the splice path returned different records"
-        if traced is None:
-            raise harness.Skip("records match; strace not usable, so the transfer path is unchecked")
-        splice_bytes, splice_calls = traced_bytes(trace_path, ("splice",))
-        sendfile_bytes, _ = traced_bytes(trace_path, ("sendfile", "sendfile64"))
+        assert len(default) == 400
+        spliced, splice_trace = read_with_transfer(a, "splice", "splice-b")
+        assert spliced == default, "the splice path returned different records"
+        uring, uring_trace = read_with_transfer(a, "uring-splice", "splice-c")
+        assert uring == default, "the io_uring splice path returned different records"
+        if splice_trace is None or uring_trace is None:
+            raise harness.Skip("records match; strace not usable, so the transfer paths are unchecked")
+        (splice_bytes, splice_calls), (sendfile_bytes, _) = splice_trace
         print("log data %d bytes; splice moved %d bytes in %d calls" % (data_bytes, splice_bytes, splice_calls))
         assert sendfile_bytes == 0, "fetch.transfer=splice still used sendfile (%d bytes)" % sendfile_bytes
         assert splice_bytes >= 2 * data_bytes, \
             "splice moved %d bytes in %d calls for %d bytes of log (each byte goes into the pipe and " \
             "out of it)" % (splice_bytes, splice_calls, data_bytes)
+        assert uring_trace == ((0, 0), (0, 0)), "fetch.transfer=uring-splice made splice/sendfile calls %r " \
+            "instead of io_uring operations" % (uring_trace,)

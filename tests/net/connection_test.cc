@@ -299,7 +299,8 @@ TEST_P(ConnectionTest, FileRangesLeaveWholeByEveryTransfer) {
   std::string content(3 << 20, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
   ASSERT_EQ(write(file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  for (FileTransfer transfer : {FileTransfer::kSendfile, FileTransfer::kSplice, FileTransfer::kCopy}) {
+  for (FileTransfer transfer :
+       {FileTransfer::kSendfile, FileTransfer::kSplice, FileTransfer::kUringSplice, FileTransfer::kCopy}) {
     SCOPED_TRACE(static_cast<int>(transfer));
     ConnectionLimits limits;
     limits.file_transfer = transfer;
@@ -340,27 +341,30 @@ TEST_P(ConnectionTest, SpliceCloseWithFullPipeLeaksNothingToTheNextConnection) {
   std::string content(4 << 20, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + (i * 11 + i / 4099) % 26);
   ASSERT_EQ(write(file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  ConnectionLimits limits;
-  limits.file_transfer = FileTransfer::kSplice;
-  limits.file_chunk_bytes = 256 << 10;
-  Fixture fixture(config(), limits, 1 << 30, 2);
-  require_path(fixture);
-  auto send_range = [&](std::size_t index, std::uint64_t position, std::uint64_t bytes) {
-    fixture.on_loop([&] {
-      protocol::Writer response;
-      response.add_file(file, position, bytes, nullptr);
-      auto& connection = fixture.connections[index];
-      connection->complete_response(connection->reserve_response(), std::move(response));
-    });
-  };
-  // The first client reads nothing, so its socket fills and the pipe keeps what did not fit.
-  send_range(0, 0, 3 << 20);
-  usleep(50000);
-  fixture.on_loop([&] { fixture.connections[0]->close("test"); });
-  send_range(1, 1000, 1 << 20);
-  std::string got = fixture.read_client(1 << 20, fixture.clients[1]);
-  ASSERT_EQ(got.size(), static_cast<std::size_t>(1 << 20));
-  EXPECT_TRUE(got.compare(0, got.size(), content, 1000, got.size()) == 0);
+  for (FileTransfer transfer : {FileTransfer::kSplice, FileTransfer::kUringSplice}) {
+    SCOPED_TRACE(static_cast<int>(transfer));
+    ConnectionLimits limits;
+    limits.file_transfer = transfer;
+    limits.file_chunk_bytes = 256 << 10;
+    Fixture fixture(config(), limits, 1 << 30, 2);
+    require_path(fixture);
+    auto send_range = [&](std::size_t index, std::uint64_t position, std::uint64_t bytes) {
+      fixture.on_loop([&] {
+        protocol::Writer response;
+        response.add_file(file, position, bytes, nullptr);
+        auto& connection = fixture.connections[index];
+        connection->complete_response(connection->reserve_response(), std::move(response));
+      });
+    };
+    // The first client reads nothing, so its socket fills and the pipe keeps what did not fit.
+    send_range(0, 0, 3 << 20);
+    usleep(50000);
+    fixture.on_loop([&] { fixture.connections[0]->close("test"); });
+    send_range(1, 1000, 1 << 20);
+    std::string got = fixture.read_client(1 << 20, fixture.clients[1]);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(1 << 20));
+    EXPECT_TRUE(got.compare(0, got.size(), content, 1000, got.size()) == 0);
+  }
   close(file);
 }
 
