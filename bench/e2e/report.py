@@ -176,22 +176,24 @@ def build_figures(results):
     figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB", "raw read+write sender",
                           get(copy, "sender_cpu_s_per_gb"), "lower"))
     figures += median_cpu_figures("broker CPU s per fetched GB", fetch_median, zero_copy_median, copy_median)
-    # fetch.transfer=splice against the best raw zero-copy method.
-    fetch_splice = get(s, "consume_splice", fetch_size)
-    if fetch_splice:
-        splice_label = "fetch MB/s with fetch.transfer=splice"
-        figures.append(figure(splice_label, get(fetch_splice, "consume", "mb_per_s"), "MB/s",
+    # fetch.transfer=splice and =uring-splice against the best raw zero-copy method.
+    for transfer in ("splice", "uring-splice"):
+        fetch_variant = get(s, "consume_" + transfer, fetch_size)
+        if not fetch_variant:
+            continue
+        variant_label = "fetch MB/s with fetch.transfer=%s" % transfer
+        figures.append(figure(variant_label, get(fetch_variant, "consume", "mb_per_s"), "MB/s",
                               "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
                               if zero_copy else "raw sendfile/splice/uring-splice", get(zero_copy, "mb_per_s"), "higher"))
-        splice_median = median_catch_up(fetch_splice)
-        figures += median_fetch_figures(splice_label, splice_median, zero_copy_median, None)[:1]
-        splice_cpu = get(fetch_splice, "broker", "cpu_s")
-        splice_gb = (get(fetch_splice, "consume", "batch_bytes") or 0) / 1e9
-        figures.append(figure("broker CPU s per fetched GB with fetch.transfer=splice",
-                              splice_cpu / splice_gb if splice_cpu is not None and splice_gb > 0 else None, "CPU s/GB",
+        variant_median = median_catch_up(fetch_variant)
+        figures += median_fetch_figures(variant_label, variant_median, zero_copy_median, None)[:1]
+        variant_cpu = get(fetch_variant, "broker", "cpu_s")
+        variant_gb = (get(fetch_variant, "consume", "batch_bytes") or 0) / 1e9
+        figures.append(figure("broker CPU s per fetched GB with fetch.transfer=%s" % transfer,
+                              variant_cpu / variant_gb if variant_cpu is not None and variant_gb > 0 else None, "CPU s/GB",
                               "raw %s sender" % zero_copy["method"] if zero_copy else "raw sendfile sender",
                               get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
-        figures += median_cpu_figures("broker CPU s per fetched GB with fetch.transfer=splice", splice_median,
+        figures += median_cpu_figures("broker CPU s per fetched GB with fetch.transfer=%s" % transfer, variant_median,
                                       zero_copy_median, None)[:1]
     # fetch.transfer=copy against the raw method it imitates.
     fetch_copy = get(s, "consume_copy", fetch_size)

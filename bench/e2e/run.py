@@ -233,11 +233,12 @@ class Harness:
                          % (size, run["consume"]["records_per_s"], run["consume"]["mb_per_s"],
                             run["broker"]["cpu_share"], run["client"]["cpu_share"]))
             # The same catch-up read with the other transfers, the broker restarted on the same
-            # data: fetch.transfer=splice (file -> pipe -> socket, the other zero-copy variant),
-            # compared with the best raw zero-copy method, and fetch.transfer=copy (read into user
+            # data: fetch.transfer=splice and =uring-splice (file -> pipe -> socket by syscalls or
+            # by io_uring, the other zero-copy variants), each compared with the best raw
+            # zero-copy method, and fetch.transfer=copy (read into user
             # space, then send), compared with raw read+write.
             size = p["fetch_size"]
-            for transfer in ("splice", "copy"):
+            for transfer in ("splice", "uring-splice", "copy"):
                 broker.stop()
                 broker.overrides["fetch.transfer"] = transfer
                 broker.start(timeout_s=300)
