@@ -366,7 +366,7 @@ bool Connection::acquire_pipe() {
 int Connection::uring_splice_file_step(Pending& pending, const protocol::FileChunk& file, bool more_after) {
   if (splices_inflight_ > 0) return 2;
   if (pipe_.read_fd < 0 && !acquire_pipe()) return -1;
-  fill_op_.submitted = drain_op_.submitted = false;
+  fill_op_.submitted = false;
   fill_op_.result = drain_op_.result = 0;
   if (pipe_bytes_ > 0) {
     // What an earlier drain left (a full socket): send it before reading more.
@@ -383,7 +383,6 @@ int Connection::uring_splice_file_step(Pending& pending, const protocol::FileChu
     fill_op_.hold = shared_from_this();
     ++splices_inflight_;
   }
-  drain_op_.submitted = true;
   drain_op_.hold = shared_from_this();
   ++splices_inflight_;
   return 2;
@@ -415,12 +414,7 @@ void Connection::on_uring_splices_done() {
   pending.file_sent += static_cast<std::uint64_t>(std::max(drained, 0));
   const auto& file = pending.response.files()[pending.file_index];
   if (pipe_bytes_ == 0 && pending.file_sent == file.bytes) release_pipe();
-  if (drained == -EAGAIN && !poll_armed_) {
-    loop_.submit_poll(&poll_op_, fd_, POLLOUT);
-    poll_armed_ = true;
-    poll_op_.hold = shared_from_this();
-    return;
-  }
+  if (drained == -EAGAIN) return arm_pollout();
   flush();
 }
 
@@ -505,17 +499,17 @@ void Connection::flush() {
     int state = send_some(pending_.front());
     if (state < 0) return close("send failed");
     if (state == 2) return;  // an io_uring splice is in flight; its completion calls flush again
-    if (state == 0) {
-      if (!poll_armed_) {
-        loop_.submit_poll(&poll_op_, fd_, POLLOUT);
-        poll_armed_ = true;
-        poll_op_.hold = shared_from_this();
-      }
-      return;
-    }
+    if (state == 0) return arm_pollout();
     pending_.pop_front();
   }
   maybe_resume_reading();
+}
+
+void Connection::arm_pollout() {
+  if (poll_armed_) return;
+  loop_.submit_poll(&poll_op_, fd_, POLLOUT);
+  poll_armed_ = true;
+  poll_op_.hold = shared_from_this();
 }
 
 void Connection::run_deferred() {

@@ -182,6 +182,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool acquire_pipe();
   // Gives the pipe back to the thread's pool when it is empty, or closes it when it is not.
   void release_pipe();
+  // Waits for room in the socket (one POLLOUT poll at a time); its completion calls flush.
+  void arm_pollout();
   void maybe_resume_reading();
 
   io::EventLoop& loop_;
@@ -224,7 +226,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     void complete(int result, std::uint32_t flags) override;
     Connection& connection;
     std::shared_ptr<Connection> hold;
-    bool submitted = false;
+    bool submitted = false;  // read for the fill only: whether this round read from the file
     int result = 0;
   };
   SpliceOp fill_op_{*this};
