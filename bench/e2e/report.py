@@ -93,13 +93,13 @@ def raw_name(config, fallback, copy=False, suffix=" calls"):
     return "raw %s %s%s" % (method, size_label(config["call_bytes"]), suffix)
 
 
-def median_fetch_figures(label, sluice_median, zero_copy, copy, copy_only=False):
+def median_fetch_figures(label, sluice_median, raws):
     """The median-vs-median twins of the fetch figures: the median of Sluice's catch-up reads
-    against the raw configuration with the best median over the rounds (see README: figures)."""
+    against each raw configuration in `raws` ((config, is_copy) pairs, each the configuration with
+    the best median over the rounds; see README: figures)."""
     reads = "median of %s reads" % (sluice_median["reads"] if sluice_median else "n/a")
     rounds = lambda c: "median of %d rounds" % c["rounds"] if c else "median"  # noqa: E731
     out = []
-    raws = [(copy, True)] if copy_only else [(zero_copy, False), (copy, True)]
     for config, is_copy in raws:
         out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "mb_per_s"), "MB/s",
                                "%s, %s" % (raw_name(config, "raw read+write" if is_copy else "raw zero-copy", is_copy),
@@ -108,17 +108,46 @@ def median_fetch_figures(label, sluice_median, zero_copy, copy, copy_only=False)
     return out
 
 
-def median_cpu_figures(label, sluice_median, zero_copy, copy, copy_only=False):
-    """Median broker CPU s per fetched GB against the chosen raw configurations' median sender CPU."""
+def median_cpu_figures(label, sluice_median, raws):
+    """Median broker CPU s per fetched GB against the median sender CPU of each raw configuration
+    in `raws` ((config, is_copy) pairs)."""
     reads = "median of %s reads" % (sluice_median["reads"] if sluice_median else "n/a")
     out = []
-    raws = [(copy, True)] if copy_only else [(zero_copy, False), (copy, True)]
     for config, is_copy in raws:
         name = raw_name(config, "raw sender", is_copy, suffix=" calls sender")
         if config:
             name += ", median of %d rounds" % config["rounds"]
         out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "broker_cpu_s_per_gb"), "CPU s/GB",
                                name, get(config, "sender_cpu_s_per_gb"), "lower"), statistic="median"))
+    return out
+
+
+def raw_sender_name(config, is_copy):
+    """'raw sendfile sender' for a best file->socket configuration ('raw read+write sender' for the copy one)."""
+    if is_copy:
+        return "raw read+write sender"
+    return "raw %s sender" % config["method"] if config else "raw sendfile sender"
+
+
+def fetch_figures(mb_label, cpu_label, run, baselines):
+    """The figures of one catch-up read phase `run` (the default fetch.transfer or a variant): its
+    MB/s, then its broker CPU s per fetched GB, each first best-vs-best against every baseline and
+    then median-vs-median. `baselines` lists (best, median, is_copy): the raw file->socket
+    configuration with the best run, the one with the best median, and whether it is read+write."""
+    median = median_catch_up(run)
+    raws = [(median_config, is_copy) for _, median_config, is_copy in baselines]
+    out = [figure(mb_label, get(run, "consume", "mb_per_s"), "MB/s",
+                  raw_name(best, "raw read+write" if is_copy else "raw sendfile/splice/uring-splice", is_copy),
+                  get(best, "mb_per_s"), "higher")
+           for best, _, is_copy in baselines]
+    out += median_fetch_figures(mb_label, median, raws)
+    broker_cpu = get(run, "broker", "cpu_s")
+    fetched_gb = (get(run, "consume", "batch_bytes") or 0) / 1e9
+    cpu_per_gb = broker_cpu / fetched_gb if broker_cpu is not None and fetched_gb > 0 else None
+    out += [figure(cpu_label, cpu_per_gb, "CPU s/GB", raw_sender_name(best, is_copy), get(best, "sender_cpu_s_per_gb"),
+                   "lower")
+            for best, _, is_copy in baselines]
+    out += median_cpu_figures(cpu_label, median, raws)
     return out
 
 
@@ -151,65 +180,22 @@ def build_figures(results):
                               if get(peers, "redis", str(size), "xread") else "Redis XREAD",
                               get(peers, "redis", str(size), "xread", "records_per_s"), "higher"))
     fetch_size = str(results["profile"]["fetch_size"])
-    fetch = get(s, "consume", fetch_size)
-    zero_copy = best_file_to_socket(limits, ("sendfile", "splice", "uring-splice"))
-    copy = best_file_to_socket(limits, ("readwrite",))
     # Each best-vs-best fetch figure is followed by its median-vs-median twin.
-    zero_copy_median = median_file_to_socket(limits, ("sendfile", "splice", "uring-splice"))
-    copy_median = median_file_to_socket(limits, ("readwrite",))
-    fetch_median = median_catch_up(fetch)
-    fetch_label = "fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size))
-    fetch_mb = get(fetch, "consume", "mb_per_s")
-    figures.append(figure(fetch_label, fetch_mb, "MB/s",
-                          "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
-                          if zero_copy else "raw sendfile/splice/uring-splice", get(zero_copy, "mb_per_s"), "higher"))
-    figures.append(figure(fetch_label, fetch_mb, "MB/s",
-                          "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
-                          get(copy, "mb_per_s"), "higher"))
-    figures += median_fetch_figures(fetch_label, fetch_median, zero_copy_median, copy_median)
-    broker_cpu = get(fetch, "broker", "cpu_s")
-    fetched_gb = (get(fetch, "consume", "batch_bytes") or 0) / 1e9
-    cpu_per_gb = broker_cpu / fetched_gb if broker_cpu is not None and fetched_gb > 0 else None
-    figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB",
-                          "raw %s sender" % zero_copy["method"] if zero_copy else "raw sendfile sender",
-                          get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
-    figures.append(figure("broker CPU s per fetched GB", cpu_per_gb, "CPU s/GB", "raw read+write sender",
-                          get(copy, "sender_cpu_s_per_gb"), "lower"))
-    figures += median_cpu_figures("broker CPU s per fetched GB", fetch_median, zero_copy_median, copy_median)
-    # fetch.transfer=splice and =uring-splice against the best raw zero-copy method.
+    zero_copy_methods = ("sendfile", "splice", "uring-splice")
+    zero_copy = (best_file_to_socket(limits, zero_copy_methods), median_file_to_socket(limits, zero_copy_methods), False)
+    copy = (best_file_to_socket(limits, ("readwrite",)), median_file_to_socket(limits, ("readwrite",)), True)
+    figures += fetch_figures("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)),
+                             "broker CPU s per fetched GB", get(s, "consume", fetch_size), [zero_copy, copy])
+    # fetch.transfer=splice and =uring-splice against the best raw zero-copy method (when run).
     for transfer in ("splice", "uring-splice"):
         fetch_variant = get(s, "consume_" + transfer, fetch_size)
-        if not fetch_variant:
-            continue
-        variant_label = "fetch MB/s with fetch.transfer=%s" % transfer
-        figures.append(figure(variant_label, get(fetch_variant, "consume", "mb_per_s"), "MB/s",
-                              "raw %s %s calls" % (zero_copy["method"], size_label(zero_copy["call_bytes"]))
-                              if zero_copy else "raw sendfile/splice/uring-splice", get(zero_copy, "mb_per_s"), "higher"))
-        variant_median = median_catch_up(fetch_variant)
-        figures += median_fetch_figures(variant_label, variant_median, zero_copy_median, None)[:1]
-        variant_cpu = get(fetch_variant, "broker", "cpu_s")
-        variant_gb = (get(fetch_variant, "consume", "batch_bytes") or 0) / 1e9
-        figures.append(figure("broker CPU s per fetched GB with fetch.transfer=%s" % transfer,
-                              variant_cpu / variant_gb if variant_cpu is not None and variant_gb > 0 else None, "CPU s/GB",
-                              "raw %s sender" % zero_copy["method"] if zero_copy else "raw sendfile sender",
-                              get(zero_copy, "sender_cpu_s_per_gb"), "lower"))
-        figures += median_cpu_figures("broker CPU s per fetched GB with fetch.transfer=%s" % transfer, variant_median,
-                                      zero_copy_median, None)[:1]
+        if fetch_variant:
+            figures += fetch_figures("fetch MB/s with fetch.transfer=%s" % transfer,
+                                     "broker CPU s per fetched GB with fetch.transfer=%s" % transfer,
+                                     fetch_variant, [zero_copy])
     # fetch.transfer=copy against the raw method it imitates.
-    fetch_copy = get(s, "consume_copy", fetch_size)
-    fetch_copy_median = median_catch_up(fetch_copy)
-    figures.append(figure("fetch MB/s with fetch.transfer=copy", get(fetch_copy, "consume", "mb_per_s"), "MB/s",
-                          "raw read+write %s calls" % size_label(copy["call_bytes"]) if copy else "raw read+write",
-                          get(copy, "mb_per_s"), "higher"))
-    figures += median_fetch_figures("fetch MB/s with fetch.transfer=copy", fetch_copy_median, None, copy_median,
-                                    copy_only=True)
-    copy_cpu = get(fetch_copy, "broker", "cpu_s")
-    copy_gb = (get(fetch_copy, "consume", "batch_bytes") or 0) / 1e9
-    figures.append(figure("broker CPU s per fetched GB with fetch.transfer=copy",
-                          copy_cpu / copy_gb if copy_cpu is not None and copy_gb > 0 else None, "CPU s/GB",
-                          "raw read+write sender", get(copy, "sender_cpu_s_per_gb"), "lower"))
-    figures += median_cpu_figures("broker CPU s per fetched GB with fetch.transfer=copy", fetch_copy_median, None,
-                                  copy_median, copy_only=True)
+    figures += fetch_figures("fetch MB/s with fetch.transfer=copy", "broker CPU s per fetched GB with fetch.transfer=copy",
+                             get(s, "consume_copy", fetch_size), [copy])
     durable = get(s, "durable", "produce", "latency")
     fsync = get(limits, "fdatasync", "latency")
     figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",

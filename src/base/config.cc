@@ -8,6 +8,8 @@
 #include <set>
 #include <cstdio>
 
+#include "base/file_transfer.h"
+
 namespace sluice {
 namespace {
 
@@ -143,7 +145,7 @@ const std::map<std::string, Setter>& setters() {
       {"partitions.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.partitions_max); }},
       {"fetch.purgatory.max", [](const std::string& v, Config& c) { return parse_integer(v, 1, 10000000, c.fetch_parked_max); }},
       {"fetch.transfer", [](const std::string& v, Config& c) {
-         if (v != "zerocopy" && v != "splice" && v != "uring-splice" && v != "copy") return false;
+         if (!parse_file_transfer(v)) return false;
          c.fetch_transfer = v;
          return true;
        }},

@@ -57,13 +57,13 @@ Status Broker::start() {
 
   for (int i = 0; i < config_.io_threads; ++i) {
     int cpu = config_.io_cpus.empty() ? -1 : config_.io_cpus[static_cast<std::size_t>(i) % config_.io_cpus.size()];
-    io_threads_.push_back(std::make_unique<IoThread>(i, cpu));
+    io_threads_.push_back(std::make_unique<IoThread>("io", i, cpu));
     Status status = io_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
   for (int i = 0; i < config_.fetch_threads; ++i) {
     int cpu = config_.fetch_cpus.empty() ? -1 : config_.fetch_cpus[static_cast<std::size_t>(i) % config_.fetch_cpus.size()];
-    fetch_threads_.push_back(std::make_unique<IoThread>(i, cpu));
+    fetch_threads_.push_back(std::make_unique<IoThread>("fetch", i, cpu));
     Status status = fetch_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
@@ -86,10 +86,10 @@ Status Broker::start() {
                             : config_.network_cpus[static_cast<std::size_t>(i) % config_.network_cpus.size()];
     thread_config.limits.request_bytes_max = config_.request_bytes_max;
     thread_config.limits.requests_inflight_max = static_cast<std::uint32_t>(config_.connection_requests_inflight_max);
-    thread_config.limits.file_transfer = config_.fetch_transfer == "copy"           ? net::FileTransfer::kCopy
-                                         : config_.fetch_transfer == "splice"       ? net::FileTransfer::kSplice
-                                         : config_.fetch_transfer == "uring-splice" ? net::FileTransfer::kUringSplice
-                                                                                    : net::FileTransfer::kSendfile;
+    // The config parser accepted only names that parse_file_transfer knows.
+    const std::optional<FileTransfer> file_transfer = parse_file_transfer(config_.fetch_transfer);
+    SLUICE_ASSERT(file_transfer.has_value(), "fetch.transfer='%s'", config_.fetch_transfer.c_str());
+    thread_config.limits.file_transfer = *file_transfer;
     thread_config.limits.file_chunk_bytes = static_cast<std::uint32_t>(config_.fetch_send_chunk_bytes);
     thread_config.defer_taskrun = config_.network_defer_taskrun;
     thread_config.recv_buffer_count = static_cast<std::uint32_t>(config_.network_recv_buffers);

@@ -50,13 +50,13 @@ void GroupCoordinator::load_group(const std::string& group_id, std::optional<Loa
   }
   group.state = GroupState::stable;
   group.protocol_name = loaded->protocol_name;
-  group.leader_id = loaded->leader;
+  group.leader_id = std::move(loaded->leader);
   for (auto& stored : loaded->members) {
     Member member;
-    member.member_id = stored.member_id;
-    member.group_instance_id = stored.group_instance_id;
-    member.client_id = stored.client_id;
-    member.client_host = stored.client_host;
+    member.member_id = std::move(stored.member_id);
+    member.group_instance_id = std::move(stored.group_instance_id);
+    member.client_id = std::move(stored.client_id);
+    member.client_host = std::move(stored.client_host);
     member.session_timeout_ms = stored.session_timeout_ms;
     member.rebalance_timeout_ms = stored.rebalance_timeout_ms >= 0 ? stored.rebalance_timeout_ms : stored.session_timeout_ms;
     member.protocol_type = loaded->protocol_type;

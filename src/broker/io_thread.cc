@@ -3,12 +3,14 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 
 namespace sluice::broker {
 
 Status IoThread::start() {
   std::atomic<int> started{0};
   thread_ = std::thread([this, &started] {
+    name_current_thread(role_, index_);
     io::LoopConfig config;
     config.cpu = cpu_;
     config.ring_entries = 256;

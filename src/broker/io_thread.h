@@ -12,7 +12,8 @@ namespace sluice::broker {
 
 class IoThread {
  public:
-  explicit IoThread(int index, int cpu) : index_(index), cpu_(cpu) {}
+  // role names the thread ("io" or "fetch": sluice-io0, sluice-fetch1, ...).
+  IoThread(const char* role, int index, int cpu) : role_(role), index_(index), cpu_(cpu) {}
   ~IoThread() { stop_and_join(); }
 
   Status start();
@@ -23,6 +24,7 @@ class IoThread {
   int index() const { return index_; }
 
  private:
+  const char* role_;
   int index_;
   int cpu_;
   io::EventLoop loop_;

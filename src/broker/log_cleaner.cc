@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "io/event_loop.h"
 
 namespace sluice::broker {
@@ -85,6 +86,7 @@ LogCleaner::Totals LogCleaner::totals() const {
 }
 
 void LogCleaner::run(int index, int cpu) {
+  name_current_thread("clean", index);
   if (cpu >= 0) {
     if (Status pinned = io::pin_current_thread(cpu); !pinned.is_ok())
       LOG_WARN("cleaner_pin_failed", "thread=%d cpu=%d error=\"%s\"", index, cpu, pinned.to_string().c_str());

@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/thread_name.h"
 #include "base/listen.h"
 #include "base/log.h"
 
@@ -174,6 +175,7 @@ void accept_clients(int listen_fd, std::vector<Client>& clients, const HttpServe
 }  // namespace
 
 void HttpServer::run() {
+  name_current_thread("http");
   std::vector<Client> clients;
   std::vector<pollfd> polled;
   for (;;) {

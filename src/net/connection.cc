@@ -17,6 +17,15 @@ namespace {
 // The single-shot fallback's per-connection recv buffer (what every connection held before
 // provided buffers).
 constexpr std::size_t kSingleShotBufferBytes = 64 * 1024;
+
+// Closes both ends of a splice pipe (a connection's, or one waiting in the thread's pool).
+// Requires: both descriptors are open and owned by the caller, who forgets them after.
+void close_pipe(int read_fd, int write_fd) {
+  SLUICE_ASSERT(read_fd >= 0, "read_fd=%d", read_fd);
+  SLUICE_ASSERT(write_fd >= 0, "write_fd=%d", write_fd);
+  ::close(read_fd);
+  ::close(write_fd);
+}
 }
 
 Connection::Connection(io::EventLoop& loop, int fd, RequestHandler& handler,
@@ -28,10 +37,7 @@ Connection::Connection(io::EventLoop& loop, int fd, RequestHandler& handler,
 }
 
 Connection::~Connection() {
-  if (pipe_.read_fd >= 0) {
-    ::close(pipe_.read_fd);
-    ::close(pipe_.write_fd);
-  }
+  if (pipe_.read_fd >= 0) close_pipe(pipe_.read_fd, pipe_.write_fd);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -330,10 +336,7 @@ struct PipePool {
   };
   std::vector<Entry> free;
   ~PipePool() {
-    for (auto& entry : free) {
-      ::close(entry.read_fd);
-      ::close(entry.write_fd);
-    }
+    for (auto& entry : free) close_pipe(entry.read_fd, entry.write_fd);
   }
 };
 PipePool& pipe_pool() {
@@ -425,8 +428,7 @@ void Connection::release_pipe() {
     pool.free.push_back({pipe_.read_fd, pipe_.write_fd});
   } else {
     // Pages still in it belong to a response that will not be sent (the connection closed).
-    ::close(pipe_.read_fd);
-    ::close(pipe_.write_fd);
+    close_pipe(pipe_.read_fd, pipe_.write_fd);
   }
   pipe_ = {};
   pipe_bytes_ = 0;

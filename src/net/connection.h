@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file_transfer.h"
 #include "io/event_loop.h"
 #include "net/memory_budget.h"
 #include "protocol/codec.h"
@@ -39,13 +40,8 @@ namespace sluice::net {
 
 class Connection;
 
-// How file ranges leave (fetch.transfer).
-enum class FileTransfer {
-  kSendfile,  // sendfile(2) from the page cache (zerocopy, the default)
-  kSplice,    // splice(2) file -> pipe -> socket: the page-cache pages move by reference
-  kUringSplice,  // the same two splices as a linked pair of io_uring operations
-  kCopy,      // pread into a staging buffer and send, for hosts where copying measures faster
-};
+// How file ranges leave (fetch.transfer), defined in base with the names of its values.
+using sluice::FileTransfer;
 
 struct ConnectionLimits {
   std::uint32_t request_bytes_max = 100 << 20;   // socket.request.max.bytes

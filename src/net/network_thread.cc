@@ -11,6 +11,7 @@
 
 #include "base/listen.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "metrics/cells.h"
 
 namespace sluice::net {
@@ -47,6 +48,7 @@ Status NetworkThread::start() {
 }
 
 void NetworkThread::run(std::atomic<int>* started) {
+  name_current_thread("net", index_);
   io::LoopConfig loop_config;
   loop_config.cpu = config_.cpu;
   loop_config.recv_buffer_count = config_.recv_buffer_count;

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "io/event_loop.h"
 
 namespace sluice::server {
@@ -57,6 +58,7 @@ void LoopWatchdog::stop() {
 }
 
 void LoopWatchdog::run() {
+  name_current_thread("watchdog");
   std::uint64_t round_number = 1;
   round(round_number);  // posts the first probes
   std::unique_lock<std::mutex> lock(mutex_);
