@@ -134,6 +134,37 @@ class Perf:
 _live_helpers = []
 
 
+class Background:
+    """A sluice-perf command running alongside others (started now, unpinned: the command pins its
+    own threads); result() waits for it and returns its JSON."""
+
+    def __init__(self, perf, command, options):
+        cmd = [perf.binary, command]
+        for key, value in options.items():
+            cmd += ["--" + key, str(value)]
+        perf.log("  $ " + " ".join(cmd) + " &")
+        self.command = command
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _live_helpers.append(self.proc)
+
+    def result(self, timeout_s):
+        try:
+            out, err = self.proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise HarnessError("sluice-perf %s did not finish within %d s" % (self.command, timeout_s))
+        finally:
+            _live_helpers.remove(self.proc)
+        if self.proc.returncode != 0:
+            raise HarnessError("sluice-perf %s exited with %d: %s" % (self.command, self.proc.returncode,
+                                                                     err.decode(errors="replace").strip()[-2000:]))
+        try:
+            return json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise HarnessError("sluice-perf %s printed no JSON: %r" % (self.command, out[-500:]))
+
+
 @atexit.register
 def _kill_helpers():
     for proc in list(_live_helpers):

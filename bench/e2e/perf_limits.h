@@ -16,9 +16,14 @@
 //                   read+write, at several call sizes, with the sender's CPU per GB; the file
 //                   is written in --write-bytes calls (1 MiB), which sets its page-cache folios;
 //   open-files      opens, fstats and closes every file under a directory (the I/O floor of a
-//                   broker start that opens every partition's files).
+//                   broker start that opens every partition's files);
+//   wake-lateness   how late a sleeping thread pinned to each CPU runs after its due times on a
+//                   --period-us grid: the delay the machine alone adds to work arriving at a
+//                   steady rate (the floor under end-to-end latency percentiles), per CPU and
+//                   for either of them (limits_cpu.cc).
 // Threads: each command runs on the main thread plus, for the socket commands, one receiver
-// thread; --sender-cpu / --receiver-cpu pin them (and uring-splice's io-wq workers to the sender's).
+// thread; --sender-cpu / --receiver-cpu pin them (and uring-splice's io-wq workers to the sender's);
+// wake-lateness runs one probe thread per CPU of --cpus.
 #pragma once
 
 #include "perf_options.h"
@@ -31,5 +36,6 @@ int command_tcp_stream(Options& options);
 int command_tcp_rtt(Options& options);
 int command_file_to_socket(Options& options);
 int command_open_files(Options& options);
+int command_wake_lateness(Options& options);
 
 }  // namespace sluice::perf

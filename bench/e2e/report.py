@@ -201,10 +201,10 @@ def build_figures(results):
     figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",
                           "raw write+fdatasync p99", get(fsync, "p99_us"), "lower"))
     half = get(s, "e2e", "0.5", "consume", "e2e_latency")
-    rtt = get(limits, "tcp_rtt", "latency")
+    idle = get(limits, "wake_lateness", "either", "lateness")
     for key, label in (("p99_us", "p99"), ("p999_us", "p99.9")):
         figures.append(figure("end-to-end %s at half the max rate (1 KiB)" % label, get(half, key), "us",
-                              "loopback TCP round trip %s" % label, get(rtt, key), "lower"))
+                              "idle machine's wake-up lateness %s (either CPU)" % label, get(idle, key), "lower"))
     scale = s.get("scale", {})
     n_part = get(scale, "partitions", "count")
     figures.append(figure("RSS per idle partition (%s partitions)" % n_part, get(scale, "partitions", "kib_per_partition"),
@@ -248,6 +248,33 @@ def sustained_write_lines(results):
             % (SUSTAINED_WRITE, run["sustained_mb_per_s"], run["seconds"], run["bytes"] / 1e9,
                ", stopped at the byte cap" if run["reached_byte_cap"] else "",
                ", ".join("%.0f" % mb for mb in run["per_second_mb"]))]
+
+
+def stall_lines(results):
+    """The machine's stalls: the idle wake-up lateness, and the half-load end-to-end run repeated
+    with the wake-up probe alongside, so stalls of the whole machine show beside the e2e figures."""
+    out = []
+    idle = get(results, "limits", "wake_lateness")
+    if idle:
+        lateness = idle["either"]["lateness"]
+        out.append("Idle machine, a thread sleeping to due times every %d us on CPUs %s: late by p50 %.0f us, "
+                   "p99 %.0f us, p99.9 %.0f us, max %.0f us; %d stalls over 5 ms on some CPU, %d on all at once."
+                   % (idle["period_us"], ",".join(idle["cpus"]), lateness["p50_us"], lateness["p99_us"],
+                      lateness["p999_us"], lateness["max_us"], idle["either"]["stalls_over_5ms"],
+                      idle["all"]["stalls_over_5ms"]))
+    probed = get(results, "sluice", "e2e_probed")
+    if probed:
+        e2e = probed["run"]["consume"]["e2e_latency"]
+        probe = probed["wake_lateness"]
+        starts = probe.get("all_stall_starts_ms", [])
+        out.append("Half-load end-to-end run repeated with that probe every %d us alongside: e2e p99 %.0f us, "
+                   "p99.9 %.0f us, max %.0f us; the probe was late by p99.9 %.0f us, max %.0f us, with %d stalls "
+                   "over 5 ms on some CPU and %d on all CPUs at once%s."
+                   % (probe["period_us"], e2e["p99_us"], e2e["p999_us"], e2e["max_us"],
+                      probe["either"]["lateness"]["p999_us"], probe["either"]["lateness"]["max_us"],
+                      probe["either"]["stalls_over_5ms"], probe["all"]["stalls_over_5ms"],
+                      " (starting at %s ms)" % ", ".join("%.0f" % t for t in starts[:20]) if starts else ""))
+    return out
 
 
 def fmt(value, unit=""):
@@ -317,7 +344,7 @@ def update_readme(results, figures, readme=README):
                results.get("pinning", {}).get("client_cpu"), env.get("cpus"), env.get("kernel"),
                ", ".join("%.2f" % x for x in env.get("loadavg_at_start", []))))
     cpu = "\n".join(client_cpu_lines(results))
-    sustained = "".join("\n\n" + line for line in sustained_write_lines(results))
+    sustained = "".join("\n\n" + line for line in sustained_write_lines(results) + stall_lines(results))
     block = (TABLE_BEGIN + "\n" + head + markdown_table(figures) + sustained +
              "\n\nClient CPU share of its core (1.00 = a full core):\n\n```\n" + cpu + "\n```\n" + TABLE_END)
     start = text.index(TABLE_BEGIN)

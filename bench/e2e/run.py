@@ -143,6 +143,7 @@ class Harness:
         L["tcp_stream"] = self.perf.run("tcp-stream", dict(pair, **{"call-bytes": 65536, "duration-s": p["tcp_s"]}), cpu=None)
         L["tcp_rtt"] = self.perf.run("tcp-rtt", dict(pair, **{"message-bytes": 1024, "samples": p["rtt_samples"],
                                                              "duration-s": p["tcp_s"] * 2}), cpu=None)
+        L["wake_lateness"] = self.wake_lateness()
         # `repeats` rounds of every method and call size: this VM's loopback speed swings by up
         # to 2x between runs. The best of the rounds per configuration goes under "runs" and every
         # round under "all_runs" (report.py takes medians from them); the broker's catch-up read
@@ -160,6 +161,27 @@ class Harness:
                                    all_runs=[r for one in rounds for r in one["runs"]])
         # Last, so the write-back it leaves behind does not disturb the fdatasync samples.
         L["disk_write_sustained"] = self.sustained_write()
+
+    def probe_cpus(self):
+        """The broker's and the client's CPU, or every CPU this process may use when unpinned."""
+        pinned = [c for c in (self.broker_cpu, self.client_cpu) if c is not None]
+        return ",".join(str(c) for c in (pinned or sorted(os.sched_getaffinity(0))))
+
+    def log_lateness(self, what, run):
+        either, every = run["either"], run["all"]
+        self.log("  %s: p99 %.0f us, p99.9 %.0f us, max %.0f us; stalls over 5 ms: %d on some CPU, %d on all at once"
+                 % (what, either["lateness"]["p99_us"], either["lateness"]["p999_us"], either["lateness"]["max_us"],
+                    either["stalls_over_5ms"], every["stalls_over_5ms"]))
+
+    def wake_lateness(self):
+        """How late a sleeping thread runs after its due time on the broker's and the client's CPU,
+        sampled every 100 us for as long as an end-to-end window on the otherwise idle machine: the
+        delay the machine alone (hypervisor, interrupts, kernel threads) adds to a steady stream
+        of work, the floor under the end-to-end percentiles."""
+        run = self.perf.run("wake-lateness", {"cpus": self.probe_cpus(), "period-us": 100,
+                                              "duration-s": self.profile["e2e_duration_s"]}, cpu=None)
+        self.log_lateness("idle wake-up lateness on CPUs %s" % self.probe_cpus(), run)
+        return run
 
     def sustained_write(self):
         """Buffered 1 MiB writes to a fresh file for as long as a produce phase runs (the 1 GiB
@@ -317,18 +339,43 @@ class Harness:
             rate = max(100.0, max_rate * load)
             if p["e2e_rate_max"]:
                 rate = min(rate, p["e2e_rate_max"])
-            # Batches of about 1 ms of records, as a producer with linger.ms=1 would send.
-            batch_records = max(1, int(round(rate / 1000.0)))
-            run = self.kafka(broker, topic="perf-e2e-%s" % load, partitions=p["partitions"], producers=1, consumers=1,
-                             window=64, rate=rate, **{"topic-config": "flush.mode=async", "acks": -1, "record-bytes": 1024,
-                                                      "batch-records": batch_records, "warmup-s": p["warmup_s"],
-                                                      "duration-s": p["e2e_duration_s"], "from": "latest",
-                                                      "fetch-max-wait-ms": 100})
+            run = self.e2e_run(broker, rate, "perf-e2e-%s" % load)
             S["e2e"][str(load)] = run
             self.cpu_note("sluice-perf e2e at %.0f%% of max" % (load * 100), run["client"]["cpu_share"])
             e2e = run["consume"]["e2e_latency"]
             self.log("  e2e at %.0f records/s (%.0f%%): p50 %.0f us, p99 %.0f us, p99.9 %.0f us"
                      % (rate, load * 100, e2e["p50_us"], e2e["p99_us"], e2e["p999_us"]))
+        if 0.5 in p["e2e_loads"]:
+            S["e2e_probed"] = self.e2e_probed(broker, max_rate)
+
+    def e2e_run(self, broker, rate, topic):
+        """One open-loop end-to-end run at `rate` records/s of 1 KiB."""
+        p = self.profile
+        # Batches of about 1 ms of records, as a producer with linger.ms=1 would send.
+        batch_records = max(1, int(round(rate / 1000.0)))
+        return self.kafka(broker, topic=topic, partitions=p["partitions"], producers=1, consumers=1,
+                          window=64, rate=rate, **{"topic-config": "flush.mode=async", "acks": -1, "record-bytes": 1024,
+                                                   "batch-records": batch_records, "warmup-s": p["warmup_s"],
+                                                   "duration-s": p["e2e_duration_s"], "from": "latest",
+                                                   "fetch-max-wait-ms": 100})
+
+    def e2e_probed(self, broker, max_rate):
+        """The half-load run once more, with the wake-up probe sampling both CPUs every 1 ms
+        alongside (a few percent of a core; the figures above come from runs without it). A stall
+        that makes both CPUs late at once is the machine's, not the broker's."""
+        p = self.profile
+        rate = max(100.0, max_rate * 0.5)
+        if p["e2e_rate_max"]:
+            rate = min(rate, p["e2e_rate_max"])
+        probe = e2e_lib.Background(self.perf, "wake-lateness", {
+            "cpus": self.probe_cpus(), "period-us": 1000, "duration-s": p["warmup_s"] + p["e2e_duration_s"]})
+        run = self.e2e_run(broker, rate, "perf-e2e-probed")
+        lateness = probe.result(timeout_s=60)
+        e2e = run["consume"]["e2e_latency"]
+        self.log("  e2e at %.0f records/s with the stall probe: p99 %.0f us, p99.9 %.0f us"
+                 % (rate, e2e["p99_us"], e2e["p999_us"]))
+        self.log_lateness("wake-up lateness during it", lateness)
+        return {"run": run, "wake_lateness": lateness}
 
     def scale_partition_count(self):
         """The profile's partition count, or fewer when the open-file limit cannot hold them: the
@@ -436,7 +483,7 @@ class Harness:
         path = os.path.join(self.out_dir, "results.json")
         with open(path, "w") as f:
             json.dump(self.results, f, indent=1, sort_keys=True)
-        sustained = report.sustained_write_lines(self.results)
+        sustained = report.sustained_write_lines(self.results) + report.stall_lines(self.results)
         with open(os.path.join(self.out_dir, "table.md"), "w") as f:
             f.write(report.markdown_table(figures) + "\n" + "".join("\n" + line + "\n" for line in sustained))
         print()

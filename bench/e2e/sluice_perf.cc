@@ -1,7 +1,7 @@
 // sluice-perf: the load generator and limit probes of Sluice's end-to-end harness (bench/e2e).
 // Usage: sluice-perf <command> [--option value]...; each command prints one JSON object on stdout.
 // Commands: kafka, create-topic (kafka_workload.h); disk-write, fdatasync, tcp-stream, tcp-rtt,
-// file-to-socket, open-files (perf_limits.h); nats-pub, idle-connections (peers.h).
+// file-to-socket, open-files, wake-lateness (perf_limits.h); nats-pub, idle-connections (peers.h).
 #include <cstdio>
 #include <cstring>
 
@@ -27,6 +27,7 @@ constexpr Command commands[] = {
     {"tcp-rtt", sluice::perf::command_tcp_rtt, "loopback TCP round trip"},
     {"file-to-socket", sluice::perf::command_file_to_socket, "sendfile / splice / io_uring splice / read+write throughput"},
     {"open-files", sluice::perf::command_open_files, "open+fstat+close every file under a directory"},
+    {"wake-lateness", sluice::perf::command_wake_lateness, "how late a sleeping thread runs on each CPU"},
     {"nats-pub", sluice::perf::command_nats_pub, "NATS JetStream raw-protocol publisher"},
     {"idle-connections", sluice::perf::command_idle_connections, "hold N idle connections to a server"},
 };

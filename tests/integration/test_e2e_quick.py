@@ -65,6 +65,13 @@ def test_quick_mode_produces_every_figure():
         e2e = results["sluice"]["e2e"]["0.5"]
         assert e2e["consume"]["e2e_latency"]["count"] > 0, e2e
         assert results["sluice"]["scale"]["restart"]["serving_s"] > 0
+        # The wake-up probe: idle in the limits phase, and alongside a repeated half-load run.
+        idle = results["limits"]["wake_lateness"]
+        assert idle["either"]["lateness"]["count"] == idle["samples_per_cpu"] > 0, idle
+        assert set(idle["cpus"]) and all(c["lateness"]["count"] == idle["samples_per_cpu"] for c in idle["cpus"].values())
+        probed = results["sluice"]["e2e_probed"]
+        assert probed["run"]["consume"]["e2e_latency"]["count"] > 0, probed["run"]
+        assert probed["wake_lateness"]["all"]["lateness"]["count"] > 0, probed["wake_lateness"]
 
         figures = results["figures"]
         assert len(figures) >= 15
