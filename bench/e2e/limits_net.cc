@@ -78,8 +78,16 @@ double per_gb(std::int64_t cpu_ns, std::uint64_t bytes) {
 //   uring-splice-nb  uring-splice on a non-blocking socket, as a broker's event loop keeps its
 //                 sockets: a full socket fails the pipe -> socket splice with EAGAIN, and the
 //                 sender waits in poll(2) for room before draining the pipe;
-//   readwrite     pread into a user buffer, then send (the copying baseline).
-constexpr const char* file_methods[] = {"sendfile", "splice", "uring-splice", "uring-splice-nb", "readwrite"};
+//   readwrite     pread into a user buffer, then send (the copying baseline);
+//   sendfile-nb, readwrite-nb  sendfile and readwrite on a non-blocking socket, waiting in poll(2)
+//                 for room after EAGAIN, as a broker's event loop sends (fetch.transfer=zerocopy
+//                 and copy): what the non-blocking form costs next to the blocking one.
+constexpr const char* file_methods[] = {"sendfile", "splice", "uring-splice", "uring-splice-nb", "readwrite",
+                                        "sendfile-nb", "readwrite-nb"};
+
+bool non_blocking_method(const std::string& method) {
+  return method.size() > 3 && method.compare(method.size() - 3, 3, "-nb") == 0;
+}
 
 // One (method, call size) run's sending state, owned by the sender (main) thread. The splice
 // methods get a pipe whose capacity is the call size; uring-splice borrows the command's ring.
@@ -186,6 +194,29 @@ ssize_t uring_splice_call(io_uring* ring, int file_fd, int socket_fd, off_t* off
 // bytes sent (and advances *offset by them), or <= 0 with errno as the syscalls do.
 ssize_t send_from_file(FileSender& sender, int file_fd, int socket_fd, off_t* offset, std::size_t call_bytes) {
   if (sender.method == "sendfile") return sendfile(socket_fd, file_fd, offset, call_bytes);
+  if (sender.method == "sendfile-nb") {
+    for (;;) {
+      ssize_t n = sendfile(socket_fd, file_fd, offset, call_bytes);
+      if (n >= 0 || errno != EAGAIN) return n;
+      wait_writable(socket_fd);
+    }
+  }
+  if (sender.method == "readwrite-nb") {
+    ssize_t n = pread(file_fd, sender.buffer.data(), call_bytes, *offset);
+    if (n <= 0) return n;
+    for (ssize_t sent = 0; sent < n;) {
+      ssize_t m = send(socket_fd, sender.buffer.data() + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
+      if (m < 0 && errno == EAGAIN) {
+        wait_writable(socket_fd);
+        continue;
+      }
+      if (m < 0 && errno == EINTR) continue;
+      if (m <= 0) fail("send: %s", m == 0 ? "no progress" : std::strerror(errno));
+      sent += m;
+    }
+    *offset += n;
+    return n;
+  }
   if (sender.method == "uring-splice" || sender.method == "uring-splice-nb") return uring_splice_call(sender.ring, file_fd, socket_fd, offset, call_bytes, sender.pipe_fds);
   if (sender.method == "readwrite") {
     ssize_t n = pread(file_fd, sender.buffer.data(), call_bytes, *offset);
@@ -226,7 +257,7 @@ struct FileRunResult {
 FileRunResult run_file_to_socket(FileSender& sender, int file_fd, std::int64_t file_bytes, std::int64_t call_bytes,
                                  double duration_s, int receiver_cpu) {
   Pair pair = connect_pair();
-  if (sender.method == "uring-splice-nb") fcntl(pair.sender, F_SETFL, fcntl(pair.sender, F_GETFL) | O_NONBLOCK);
+  if (non_blocking_method(sender.method)) fcntl(pair.sender, F_SETFL, fcntl(pair.sender, F_GETFL) | O_NONBLOCK);
   DrainResult drained;
   std::thread receiver(drain, pair.receiver, receiver_cpu, &drained);
   FileRunResult result;
@@ -376,7 +407,7 @@ int command_file_to_socket(Options& options) {
         fcntl(sender.pipe_fds[1], F_SETPIPE_SZ, static_cast<int>(call_bytes));
       }
       if (method == "uring-splice" || method == "uring-splice-nb") sender.ring = &ring;
-      if (method == "readwrite") sender.buffer.resize(static_cast<std::size_t>(call_bytes));
+      if (method.rfind("readwrite", 0) == 0) sender.buffer.resize(static_cast<std::size_t>(call_bytes));
       FileRunResult run = run_file_to_socket(sender, file_fd, file_bytes, call_bytes, duration_s, receiver_cpu);
       if (sender.pipe_fds[0] >= 0) close(sender.pipe_fds[0]), close(sender.pipe_fds[1]);
       json.begin_object().field("method", method).field("call_bytes", call_bytes);

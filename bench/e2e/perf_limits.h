@@ -13,7 +13,9 @@
 //   tcp-rtt         loopback ping-pong round trip of one message;
 //   file-to-socket  a page-cached file sent over loopback TCP by sendfile, splice (file -> pipe ->
 //                   socket), the same splices as linked io_uring SQEs (uring-splice) or
-//                   read+write, at several call sizes, with the sender's CPU per GB; the file
+//                   read+write, at several call sizes, with the sender's CPU per GB (sendfile,
+//                   read+write and uring-splice also on a non-blocking socket that waits in
+//                   poll for room: the -nb methods); the file
 //                   is written in --write-bytes calls (1 MiB), which sets its page-cache folios;
 //   open-files      opens, fstats and closes every file under a directory (the I/O floor of a
 //                   broker start that opens every partition's files);

@@ -85,11 +85,11 @@ def median_catch_up(run):
             "broker_cpu_s_per_gb": statistics.median(cpu) if len(cpu) == len(reads) else None}
 
 
-def raw_name(config, fallback, copy=False, suffix=" calls"):
+def raw_name(config, fallback, suffix=" calls"):
     """'raw sendfile 64 KiB calls' for a file->socket configuration (read+write for the copy one)."""
     if not config:
         return fallback
-    method = "read+write" if copy else config["method"]
+    method = config["method"].replace("readwrite", "read+write")
     return "raw %s %s%s" % (method, size_label(config["call_bytes"]), suffix)
 
 
@@ -102,7 +102,7 @@ def median_fetch_figures(label, sluice_median, raws):
     out = []
     for config, is_copy in raws:
         out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "mb_per_s"), "MB/s",
-                               "%s, %s" % (raw_name(config, "raw read+write" if is_copy else "raw zero-copy", is_copy),
+                               "%s, %s" % (raw_name(config, "raw read+write" if is_copy else "raw zero-copy"),
                                            rounds(config)),
                                get(config, "mb_per_s"), "higher"), statistic="median"))
     return out
@@ -114,7 +114,7 @@ def median_cpu_figures(label, sluice_median, raws):
     reads = "median of %s reads" % (sluice_median["reads"] if sluice_median else "n/a")
     out = []
     for config, is_copy in raws:
-        name = raw_name(config, "raw sender", is_copy, suffix=" calls sender")
+        name = raw_name(config, "raw sender", suffix=" calls sender")
         if config:
             name += ", median of %d rounds" % config["rounds"]
         out.append(dict(figure("%s, %s" % (label, reads), get(sluice_median, "broker_cpu_s_per_gb"), "CPU s/GB",
@@ -123,10 +123,10 @@ def median_cpu_figures(label, sluice_median, raws):
 
 
 def raw_sender_name(config, is_copy):
-    """'raw sendfile sender' for a best file->socket configuration ('raw read+write sender' for the copy one)."""
-    if is_copy:
-        return "raw read+write sender"
-    return "raw %s sender" % config["method"] if config else "raw sendfile sender"
+    """'raw sendfile sender' for a best file->socket configuration ('raw read+write-nb sender', ...)."""
+    if not config:
+        return "raw read+write sender" if is_copy else "raw sendfile sender"
+    return "raw %s sender" % config["method"].replace("readwrite", "read+write")
 
 
 def fetch_figures(mb_label, cpu_label, run, baselines):
@@ -137,7 +137,7 @@ def fetch_figures(mb_label, cpu_label, run, baselines):
     median = median_catch_up(run)
     raws = [(median_config, is_copy) for _, median_config, is_copy in baselines]
     out = [figure(mb_label, get(run, "consume", "mb_per_s"), "MB/s",
-                  raw_name(best, "raw read+write" if is_copy else "raw sendfile/splice/uring-splice", is_copy),
+                  raw_name(best, "raw read+write" if is_copy else "raw sendfile/splice/uring-splice"),
                   get(best, "mb_per_s"), "higher")
            for best, _, is_copy in baselines]
     out += median_fetch_figures(mb_label, median, raws)
@@ -181,9 +181,11 @@ def build_figures(results):
                               get(peers, "redis", str(size), "xread", "records_per_s"), "higher"))
     fetch_size = str(results["profile"]["fetch_size"])
     # Each best-vs-best fetch figure is followed by its median-vs-median twin.
-    zero_copy_methods = ("sendfile", "splice", "uring-splice")
+    # Blocking and non-blocking (-nb: poll for room, as the broker's loop does) forms alike.
+    zero_copy_methods = ("sendfile", "sendfile-nb", "splice", "uring-splice")
     zero_copy = (best_file_to_socket(limits, zero_copy_methods), median_file_to_socket(limits, zero_copy_methods), False)
-    copy = (best_file_to_socket(limits, ("readwrite",)), median_file_to_socket(limits, ("readwrite",)), True)
+    copy_methods = ("readwrite", "readwrite-nb")
+    copy = (best_file_to_socket(limits, copy_methods), median_file_to_socket(limits, copy_methods), True)
     figures += fetch_figures("fetch MB/s (catch-up, %s records)" % size_label(int(fetch_size)),
                              "broker CPU s per fetched GB", get(s, "consume", fetch_size), [zero_copy, copy])
     # fetch.transfer=splice and =uring-splice against the best raw zero-copy method (when run).

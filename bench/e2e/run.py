@@ -149,7 +149,7 @@ class Harness:
         # round under "all_runs" (report.py takes medians from them); the broker's catch-up read
         # is repeated as many times.
         rounds = [self.perf.run("file-to-socket", dict(pair, **{
-            "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,splice,uring-splice,readwrite",
+            "dir": self.work, "file-bytes": p["file_bytes"], "methods": "sendfile,sendfile-nb,splice,uring-splice,readwrite,readwrite-nb",
             "call-bytes": ",".join(str(c) for c in p["file_call_bytes"]), "duration-s": p["file_s"]}), cpu=None)
             for _ in range(p["repeats"])]
         best = {}
