@@ -67,6 +67,8 @@ Status Broker::start() {
     Status status = fetch_threads_.back()->start();
     if (!status.is_ok()) return status;
   }
+  admin_thread_ = std::make_unique<IoThread>("admin", 0, -1);
+  if (Status status = admin_thread_->start(); !status.is_ok()) return status;
   Status groups = open_consumer_offsets();
   if (!groups.is_ok()) return groups;
   for (int i = 0; i < config_.io_threads; ++i) {
@@ -159,6 +161,9 @@ void Broker::stop() {
   if (!all_drained()) LOG_WARN("drain_incomplete", "waited_ms=%lld", static_cast<long long>(kDrainMs));
   for (auto& thread : network_threads_) thread->stop_and_join();
   for (auto& thread : fetch_threads_) thread->stop_and_join();
+  // A topic creation in progress finishes first (its partitions are in the registry when the
+  // logs are closed below); one still queued is dropped with its connection's answer.
+  if (admin_thread_) admin_thread_->stop_and_join();
   if (cleaner_) cleaner_->stop();  // cancels a clean in flight: the logs close next
   // Each log is closed by its owner thread, so no append can race the close; the threads close
   // their logs at the same time.

@@ -1,14 +1,19 @@
 // CreatePartitions v0-v3: grows a topic to a new total partition count. Replicas are this broker
 // only; given assignments must say so. The new partitions are in Metadata when the answer goes out.
+// The work runs on the admin thread (Broker::admin_thread_).
 #include "broker/respond.h"
 #include "protocol/create_partitions.h"
 
 namespace sluice::broker {
 
 void Broker::handle_create_partitions(const RequestPtr& request) {
-  protocol::CreatePartitionsRequest body;
-  if (!decode_body(*request, body)) return;
+  auto body = std::make_shared<protocol::CreatePartitionsRequest>();
+  if (!decode_body(*request, *body)) return;
   reserve(*request);
+  respond_from_admin_thread(request, [this, body] { return create_partitions(*body); });
+}
+
+protocol::CreatePartitionsResponse Broker::create_partitions(const protocol::CreatePartitionsRequest& body) {
   protocol::CreatePartitionsResponse response;
   for (std::size_t i = 0; i < body.topics.size(); ++i) {
     const auto& wanted = body.topics[i];
@@ -45,7 +50,7 @@ void Broker::handle_create_partitions(const RequestPtr& request) {
     auto added = registry_->add_partitions(wanted.name, wanted.count, body.validate_only);
     if (added.error != ErrorCode::none) fail(added.error, added.message);
   }
-  respond(*request, response);
+  return response;
 }
 
 }  // namespace sluice::broker

@@ -1,5 +1,5 @@
 // CreateTopics: partitions on this broker (replication factor 1), per-topic configs checked and
-// stored.
+// stored. The work runs on the admin thread (Broker::admin_thread_).
 #include "broker/config_catalog.h"
 #include "broker/respond.h"
 #include "protocol/create_topics.h"
@@ -7,9 +7,14 @@
 namespace sluice::broker {
 
 void Broker::handle_create_topics(const RequestPtr& request) {
-  protocol::CreateTopicsRequest body;
-  if (!decode_body(*request, body)) return;
+  auto body = std::make_shared<protocol::CreateTopicsRequest>();
+  if (!decode_body(*request, *body)) return;
   reserve(*request);
+  // Creating a partition makes its directory and files (with fsyncs): the admin thread does it.
+  respond_from_admin_thread(request, [this, body] { return create_topics(*body); });
+}
+
+protocol::CreateTopicsResponse Broker::create_topics(const protocol::CreateTopicsRequest& body) {
   protocol::CreateTopicsResponse response;
   for (const auto& wanted : body.topics) {
     auto& out = response.topics.emplace_back();
@@ -67,7 +72,7 @@ void Broker::handle_create_topics(const RequestPtr& request) {
       listed.push_back(std::move(entry));
     }
   }
-  respond(*request, response);
+  return response;
 }
 
 }  // namespace sluice::broker

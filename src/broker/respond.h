@@ -39,4 +39,15 @@ void Broker::respond(RequestContext& request, const Response& response) {
   observe_request_latency(request);
 }
 
+template <class Work>
+void Broker::respond_from_admin_thread(const RequestPtr& request, Work work) {
+  io::EventLoop& network_loop = request->connection->loop();
+  admin_thread_->loop().post([this, request, work, &network_loop] {
+    auto response = std::make_shared<decltype(work())>(work());
+    network_loop.post([this, request, response] {
+      if (!request->connection->closed()) respond(*request, *response);
+    });
+  });
+}
+
 }  // namespace sluice::broker

@@ -1,7 +1,8 @@
 """Protocol facts Kafka clients rely on, checked over the raw protocol: ApiVersions in every
 version, Metadata null/empty topic lists, every advertised version of Produce, Fetch,
 ListOffsets and Metadata decoding cleanly, responses in request order on a pipelined
-connection, Fetch returning a whole first batch even over max_bytes, and CreateTopics errors."""
+connection, Fetch returning a whole first batch even over max_bytes, CreateTopics errors, and
+topic creation running off the network thread."""
 
 import harness
 import kproto
@@ -191,6 +192,31 @@ def test_list_offsets_special_timestamps():
             p = c.list_offsets("lo", 0, base + 10_000)
             assert p["offset"] == -1 and p["error_code"] == 0, p
             b.assert_alive()
+
+
+@harness.timeout(180)
+def test_topic_creation_does_not_hold_the_network_thread():
+    """One network thread, two connections: while connection A's CreateTopics of 1,500 partitions
+    is being worked on (seconds: a directory, files and fsyncs per partition), connection B's
+    Metadata is answered, and A's answer has not come yet. Before the admin thread, the network
+    thread made the partitions itself and B's answer waited behind all of them."""
+    import select
+    with Broker({"num.network.threads": 1}, name="proto-admin") as b:
+        with b.client(timeout=150.0) as a, b.client() as c:
+            v = a.pick(kproto.CREATE_TOPICS)
+            body = kproto.CREATE_TOPICS_REQ.encode(v, {"topics": [
+                {"name": "wide", "num_partitions": 1500, "replication_factor": 1, "assignments": [], "configs": []}],
+                "timeout_ms": 120000})
+            cid = a.send_request(kproto.CREATE_TOPICS, v, body)
+            meta, _ = c.metadata(["other"], auto_create=False)
+            assert meta["topics"][0]["error_code"] == kproto.UNKNOWN_TOPIC_OR_PARTITION, meta
+            readable, _, _ = select.select([a.sock], [], [], 0)
+            assert not readable, "CreateTopics answered before a Metadata sent after it: was it that fast?"
+            resp = a.recv_response(kproto.CREATE_TOPICS, v, cid, timeout=150.0)
+            assert resp["topics"][0]["error_code"] == 0, resp
+            meta, _ = c.metadata(["wide"], auto_create=False)
+            assert len(meta["topics"][0]["partitions"]) == 1500, meta["topics"][0]["error_code"]
+        b.assert_alive()
 
 
 @harness.timeout(60)
