@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -166,20 +167,28 @@ void Broker::stop() {
   if (admin_thread_) admin_thread_->stop_and_join();
   if (cleaner_) cleaner_->stop();  // cancels a clean in flight: the logs close next
   // Each log is closed by its owner thread, so no append can race the close; the threads close
-  // their logs at the same time.
+  // their logs at the same time. The closes fsync nothing: one syncfs of the log dir's file system
+  // after them makes every log's data, trimmed indexes and producer snapshot durable at once (10,000
+  // partitions took 10-26 s with five fsyncs each). Opened before the closes, the descriptor sees
+  // every write-back error they cause. Only then do the recovery points move to the log ends.
+  storage::UniqueFd log_dir_fd(storage::file_io().open(log_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   auto topics = registry_->snapshot();
   std::atomic<int> closing{static_cast<int>(io_threads_.size())};
   std::atomic<bool> all_ok{true};
+  // The logs each I/O thread closed without error (its own slot; read after it stopped).
+  std::vector<std::vector<storage::Log*>> closed_logs(io_threads_.size());
   for (auto& io_thread : io_threads_) {
     io_thread->loop().post([&, index = io_thread->index()] {
       for (const auto& [name, topic] : topics->by_name) {
         for (const auto& partition : topic->partitions) {
           if (partition->io_thread != index) continue;
-          Status closed = partition->log->close(true);
+          Status closed = partition->log->close(true, storage::Durability::by_caller_syncfs);
           if (!closed.is_ok()) {
             LOG_ERROR("log_close_failed", "topic=%s partition=%d error=\"%s\"", name.c_str(), partition->index,
                       closed.to_string().c_str());
             all_ok.store(false);
+          } else {
+            closed_logs[static_cast<std::size_t>(index)].push_back(partition->log.get());
           }
         }
       }
@@ -188,7 +197,15 @@ void Broker::stop() {
   }
   while (closing.load() > 0) usleep(1000);
   for (auto& io_thread : io_threads_) io_thread->stop_and_join();
-  const bool all_closed = all_ok.load();
+  bool all_closed = all_ok.load();
+  if (log_dir_fd.get() < 0 || storage::file_io().syncfs(log_dir_fd.get()) != 0) {
+    // Without the sync nothing of the closes is trusted: no marker, the recovery points stay.
+    LOG_ERROR("log_dir_sync_failed", "dir=%s errno=%d", log_dir_.c_str(), errno);
+    all_closed = false;
+  } else {
+    for (const auto& logs : closed_logs)
+      for (storage::Log* log : logs) log->mark_durable_to_end();
+  }
   Status written = write_checkpoints();
   if (written.is_ok() && all_closed) {
     Status marked = storage::create_clean_shutdown_marker(log_dir_);

@@ -20,6 +20,7 @@ ssize_t FileIo::pwrite(int fd, const void* data, std::size_t bytes, off_t positi
 }
 int FileIo::fdatasync(int fd) { return ::fdatasync(fd); }
 int FileIo::fsync(int fd) { return ::fsync(fd); }
+int FileIo::syncfs(int fd) { return ::syncfs(fd); }
 int FileIo::ftruncate(int fd, off_t bytes) { return ::ftruncate(fd, bytes); }
 int FileIo::fallocate(int fd, int mode, off_t position, off_t bytes) { return ::fallocate(fd, mode, position, bytes); }
 int FileIo::rename(const char* from, const char* to) { return ::rename(from, to); }
@@ -73,6 +74,7 @@ Result<std::unique_ptr<FaultInjectingFileIo>> FaultInjectingFileIo::parse(const 
     else if (op == "pread") rule.op = Op::pread;
     else if (op == "fdatasync") rule.op = Op::fdatasync;
     else if (op == "fsync") rule.op = Op::fsync;
+    else if (op == "syncfs") rule.op = Op::syncfs;
     else if (op == "ftruncate") rule.op = Op::ftruncate;
     else if (op == "fallocate") rule.op = Op::fallocate;
     else if (op == "open") rule.op = Op::open;
@@ -177,6 +179,11 @@ int FaultInjectingFileIo::fdatasync(int fd) {
 int FaultInjectingFileIo::fsync(int fd) {
   if (const Rule* rule = match(Op::fsync, path_of(fd))) return fail(rule->kind == Kind::enospc ? ENOSPC : EIO);
   return ::fsync(fd);
+}
+
+int FaultInjectingFileIo::syncfs(int fd) {
+  if (const Rule* rule = match(Op::syncfs, path_of(fd))) return fail(rule->kind == Kind::enospc ? ENOSPC : EIO);
+  return ::syncfs(fd);
 }
 
 int FaultInjectingFileIo::ftruncate(int fd, off_t bytes) {

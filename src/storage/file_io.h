@@ -30,6 +30,8 @@ class FileIo {
   virtual ssize_t pwrite(int fd, const void* data, std::size_t bytes, off_t position);
   virtual int fdatasync(int fd);
   virtual int fsync(int fd);
+  // syncfs(2): every file of the file system holding fd (data, sizes, directory entries) durable.
+  virtual int syncfs(int fd);
   virtual int ftruncate(int fd, off_t bytes);
   virtual int fallocate(int fd, int mode, off_t position, off_t bytes);
   virtual int rename(const char* from, const char* to);
@@ -39,6 +41,12 @@ class FileIo {
   // injecting one may replace it with an error, or record that the file is now durable.
   virtual int sync_completed(int fd, int result);
 };
+
+// When a write becomes durable: `now`, before the call returns (fsyncs of the file and of its
+// directory), or `by_caller_syncfs`: the caller syncs the whole file system later (syncfs) and
+// trusts nothing written this way before that succeeded. A clean stop closes thousands of logs
+// and then syncs once, instead of several fsyncs per log.
+enum class Durability { now, by_caller_syncfs };
 
 // The process-wide FileIo. Requires for set_file_io: no log is open; `io` outlives its use.
 FileIo& file_io();
@@ -74,7 +82,7 @@ class UniqueFd {
 // Injects failures into chosen operations on files whose path contains a substring; every other
 // call goes to the system. Built from `storage.faults` (a test-only broker setting) or by tests.
 // Rule syntax, rules separated by ';':  <op>:<error>[:path=<substring>][:after=<n>][:count=<n>]
-//   op     pwrite | pread | fdatasync (also io_uring syncs) | fsync | ftruncate | fallocate | open
+//   op     pwrite | pread | fdatasync (also io_uring syncs) | fsync | syncfs | ftruncate | fallocate | open
 //   error  EIO | ENOSPC | short (pwrite only: half the bytes reach the file, the call fails ENOSPC)
 //   after  let the first n matching calls succeed (default 0); count: fail this many (default
 //   unlimited).
@@ -88,6 +96,7 @@ class FaultInjectingFileIo : public FileIo {
   ssize_t pwrite(int fd, const void* data, std::size_t bytes, off_t position) override;
   int fdatasync(int fd) override;
   int fsync(int fd) override;
+  int syncfs(int fd) override;
   int ftruncate(int fd, off_t bytes) override;
   int fallocate(int fd, int mode, off_t position, off_t bytes) override;
   int sync_completed(int fd, int result) override;
@@ -95,7 +104,7 @@ class FaultInjectingFileIo : public FileIo {
   std::uint64_t injected_count() const { return injected_.load(std::memory_order_relaxed); }
 
  private:
-  enum class Op { pwrite, pread, fdatasync, fsync, ftruncate, fallocate, open };
+  enum class Op { pwrite, pread, fdatasync, fsync, syncfs, ftruncate, fallocate, open };
   enum class Kind { eio, enospc, short_write };
   struct Rule {
     Op op;

@@ -455,20 +455,26 @@ std::optional<std::pair<std::int64_t, std::int64_t>> Log::max_timestamp_offset()
   return find_max_timestamp_record(*batch);
 }
 
-Status Log::close(bool clean) {
+Status Log::close(bool clean, Durability durability) {
   auto snapshot = segments();
   if (Status s = snapshot->segments.back()->seal(); !s.is_ok()) return s;
   if (!clean) return Status::ok();
   // An offline log's state is unknown: no clean-shutdown state for it, so the next start recovers it.
   if (offline()) return Status::from_errno(EIO, "log offline: " + dir_.string());
-  if (Status s = flush(); !s.is_ok()) return s;
-  // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing.
-  return write_producer_snapshot(log_end_offset(), true);
+  if (durability == Durability::now) {
+    if (Status s = flush(); !s.is_ok()) return s;
+  }
+  // Kafka takes a snapshot at the log end on clean close, so the next open scans nothing. Should
+  // a crash lose a snapshot that was not synced yet, its CRC fails at the next open and the
+  // headers are scanned instead (load_producer_snapshot).
+  return write_producer_snapshot(log_end_offset(), true, durability);
 }
 
-Status Log::write_producer_snapshot(std::int64_t offset, bool only) {
+void Log::mark_durable_to_end() { recovery_point_.store(log_end_offset(), std::memory_order_release); }
+
+Status Log::write_producer_snapshot(std::int64_t offset, bool only, Durability durability) {
   auto path = dir_ / segment_file_name(offset, ".snapshot");
-  if (Status s = write_file_atomically(path, producer_state_.encode_snapshot()); !s.is_ok()) return s;
+  if (Status s = write_file_atomically(path, producer_state_.encode_snapshot(), durability); !s.is_ok()) return s;
   // Keep the two newest at a roll (Kafka keeps several; one older helps if the newest is lost
   // with a torn tail); only this one at a clean close.
   std::vector<std::int64_t> offsets;

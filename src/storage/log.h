@@ -170,7 +170,12 @@ class Log {
   // gives back the log's preallocated blocks; when clean, then flushes everything and writes the
   // producer snapshot <log end>.snapshot (removing older ones). No append after. An offline log
   // is only sealed, and a clean close of it fails (so no clean-shutdown marker is written).
-  Status close(bool clean);
+  // With Durability::by_caller_syncfs nothing is fsynced and the recovery point stays where it
+  // was: the caller syncs the file system, then calls mark_durable_to_end().
+  Status close(bool clean, Durability durability = Durability::now);
+  // After close(true, by_caller_syncfs) and a successful syncfs of the log's file system begun
+  // after it: the recovery point moves to the log end (what the checkpoint then records).
+  void mark_durable_to_end();
 
   // Owner. Kafka's delete retention: removes whole segments from the front of the log that lie
   // wholly below the log start offset, whose largest timestamp is more than retention_ms before
@@ -238,7 +243,7 @@ class Log {
   Status rebuild_producer_state();
   std::int64_t load_producer_snapshot();
   // Writes <offset>.snapshot; removes every other snapshot when `only`, all but the newest other.
-  Status write_producer_snapshot(std::int64_t offset, bool only);
+  Status write_producer_snapshot(std::int64_t offset, bool only, Durability durability = Durability::now);
 
   std::filesystem::path dir_;
   LogConfig config_;

@@ -82,16 +82,18 @@ Result<std::vector<std::vector<std::string_view>>> read_checkpoint_lines(const s
 
 }  // namespace
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+Status write_file_atomically(const std::filesystem::path& path, std::string_view content, Durability durability) {
   std::filesystem::path temp = path;
   temp += ".tmp";
   int fd = file_io().open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::from_errno(errno, "open " + temp.string());
   Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
-  if (written.is_ok() && file_io().fsync(fd) != 0) written = Status::from_errno(errno, "fsync " + temp.string());
+  if (written.is_ok() && durability == Durability::now && file_io().fsync(fd) != 0)
+    written = Status::from_errno(errno, "fsync " + temp.string());
   file_io().close(fd);
   if (!written.is_ok()) return written;
   if (file_io().rename(temp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "rename " + path.string());
+  if (durability == Durability::by_caller_syncfs) return Status::ok();
   auto parent = path.parent_path();
   return fsync_dir(parent.empty() ? std::filesystem::path(".") : parent);
 }

@@ -27,8 +27,10 @@ inline constexpr const char* clean_shutdown_file = ".kafka_cleanshutdown";
 inline constexpr const char* partition_metadata_file = "partition.metadata";
 inline constexpr const char* leader_epoch_checkpoint_file = "leader-epoch-checkpoint";
 
-// Writes content to path atomically and durably (temp file, fsync, rename, fsync dir).
-Status write_file_atomically(const std::filesystem::path& path, std::string_view content);
+// Writes content to path atomically (temp file, rename), durably as `durability` says (now: fsync
+// of the temp file before the rename, of the directory after).
+Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                             Durability durability = Durability::now);
 // Whole file; ENOENT comes back as a Status with errno_value() == ENOENT.
 Result<std::string> read_whole_file(const std::filesystem::path& path);
 

@@ -968,6 +968,28 @@ def test_storage_fault_fdatasync_eio():
             assert (resp["error_code"], resp["base_offset"]) == (0, len(values)), resp
 
 
+@harness.timeout(60)
+def test_storage_fault_syncfs_at_clean_stop():
+    """A clean stop closes every log without fsyncs and then syncs the file system once. When
+    that syncfs fails, the stop writes no .kafka_cleanshutdown marker (nothing of the closes is
+    trusted), and the next start recovers the logs and serves every acknowledged record."""
+    topic = "stopsync"
+    with Broker({"storage.faults": "syncfs:EIO"}, name="fault-syncfs") as b:
+        b.create_topic(topic, 2)
+        with b.client() as c:
+            for i in range(6):
+                resp = produce_raw(c, topic, i % 2, fault_value(topic, i))
+                assert resp["error_code"] == 0, resp
+        mark = restart_without_faults(b)
+        log = b.stderr_text()
+        assert "event=log_dir_sync_failed" in log[:mark], "the stop did not report the failed syncfs"
+        assert "clean_shutdown=false" in log[mark:], "the start after a failed syncfs trusted the close"
+        b.wait_topic(topic, 2)
+        with b.client() as c:
+            assert read_values(c, topic, 0) == [fault_value(topic, i) for i in (0, 2, 4)]
+            assert read_values(c, topic, 1) == [fault_value(topic, i) for i in (1, 3, 5)]
+
+
 def dump_batches(c, topic, partition):
     """[(base offset, values)] of the first fetch from offset 0, unchecked (for messages)."""
     data, _hw, _start = fetch_records(c, topic, partition, 0)

@@ -3,7 +3,8 @@
 // created since their directory was last synced. crash() then does to the files what losing the
 // page cache could do: each .log keeps its synced bytes, followed by any prefix of the unsynced
 // ones, optionally with whole pages of them zeroed (write-back need not go in order); files whose
-// directory entry was never synced disappear.
+// directory entry was never synced disappear. A syncfs of a directory makes everything under it
+// durable.
 // Indexes are written through mmap and are not modelled: recovery rebuilds the indexes of every
 // segment at or after the recovery point, and sealed segments' indexes are synced before the
 // recovery point passes them.
@@ -43,6 +44,19 @@ class CrashFileIo : public storage::FileIo {
   int fdatasync(int fd) override { return synced(fd, ::fdatasync(fd) == 0 ? 0 : -errno); }
   int fsync(int fd) override { return synced(fd, ::fsync(fd) == 0 ? 0 : -errno); }
   int sync_completed(int fd, int result) override { return synced(fd, result); }
+  // Models syncfs on the tree under fd's path (a directory): every file there is durable at its
+  // current size, and every entry there is.
+  int syncfs(int fd) override {
+    if (::syncfs(fd) != 0) return -1;
+    std::lock_guard lock(mutex_);
+    const std::filesystem::path root = paths_[fd];
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root))
+      if (entry.is_regular_file()) durable_bytes_[entry.path().string()] = entry.file_size();
+    const std::string prefix = root.string() + "/";
+    for (auto it = unsynced_entries_.begin(); it != unsynced_entries_.end();)
+      it = it->rfind(prefix, 0) == 0 ? unsynced_entries_.erase(it) : std::next(it);
+    return 0;
+  }
   int ftruncate(int fd, off_t bytes) override {
     int rc = ::ftruncate(fd, bytes);
     std::lock_guard lock(mutex_);
