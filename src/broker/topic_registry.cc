@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "storage/segment.h"
 
 namespace sluice::broker {
 namespace {
@@ -421,19 +422,27 @@ std::shared_ptr<Partition> TopicRegistry::make_partition(const Topic& topic, std
 
 Status TopicRegistry::make_partitions(Topic& topic, std::int32_t total_count, const TopicSettings& settings) {
   const auto first = static_cast<std::int32_t>(topic.partitions.size());
+  // Leaves no partial partitions behind: their directories would be loaded at the next start.
+  auto discard = [&](std::int32_t end, Status failure) {
+    topic.partitions.resize(static_cast<std::size_t>(first));
+    for (std::int32_t created = first; created < end; ++created) {
+      std::error_code ignored;
+      std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(topic.name, created), ignored);
+    }
+    return failure;
+  };
   for (std::int32_t index = first; index < total_count; ++index) {
     Status made;
     auto partition = make_partition(topic, index, settings, &made);
-    if (!made.is_ok()) {
-      // Leave no partial partitions behind: their directories would be loaded at the next start.
-      topic.partitions.resize(static_cast<std::size_t>(first));
-      for (std::int32_t created = first; created <= index; ++created) {
-        std::error_code ignored;
-        std::filesystem::remove_all(log_dir_ / storage::partition_dir_name(topic.name, created), ignored);
-      }
-      return made;
-    }
+    if (!made.is_ok()) return discard(index + 1, made);
     topic.partitions.push_back(std::move(partition));
+  }
+  // The new partition directories' names in the log dir: each partition synced its own files and
+  // directory, not its entry in the parent. Without this a power cut after the answer could lose
+  // a partition directory, and a start refuses a topic with a gap in its partitions.
+  if (Status synced = storage::fsync_dir(log_dir_); !synced.is_ok()) {
+    LOG_ERROR("partition_create_failed", "topic=%s error=\"%s\"", topic.name.c_str(), synced.to_string().c_str());
+    return discard(total_count, synced);
   }
   return Status::ok();
 }

@@ -1,11 +1,18 @@
 // Checks topic creation and reloading: Kafka's name rules, partition directories with
-// partition.metadata, config validation and persistence, and that a reopened registry finds the
-// same topics with the same ids.
+// partition.metadata, config validation and persistence, that a reopened registry finds the
+// same topics with the same ids, and that a creation syncs the log dir's new entries.
 #include "broker/topic_registry.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "storage/file_io.h"
 
 namespace sluice::broker {
 namespace {
@@ -87,6 +94,60 @@ TEST(TopicRegistry, PartitionLimitRefusesWholeTopic) {
   EXPECT_FALSE(std::filesystem::exists(dir.path / "b-0"));
   EXPECT_EQ(registry.create("c", 2, {}, false).error, ErrorCode::none);
   for (auto& partition : first.topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
+}
+
+// Passes every call to the system and remembers which paths were fsynced.
+class SyncRecordingFileIo : public storage::FileIo {
+ public:
+  int open(const char* path, int flags, mode_t mode) override {
+    int fd = ::open(path, flags, mode);
+    std::lock_guard lock(mutex_);
+    if (fd >= 0) paths_[fd] = std::filesystem::path(path).lexically_normal().string();
+    return fd;
+  }
+  int fsync(int fd) override {
+    int rc = ::fsync(fd);
+    std::lock_guard lock(mutex_);
+    if (rc == 0) synced_.insert(paths_[fd]);
+    return rc;
+  }
+  bool synced(const std::filesystem::path& path) {
+    std::lock_guard lock(mutex_);
+    return synced_.count(path.lexically_normal().string()) > 0;
+  }
+  void forget() {
+    std::lock_guard lock(mutex_);
+    synced_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, std::string> paths_;
+  std::set<std::string> synced_;
+};
+
+// A created partition's directory is a new entry in the log dir: the creation must sync the log
+// dir before it answers, or a power cut could lose a whole partition directory.
+TEST(TopicRegistry, CreationSyncsTheLogDirectory) {
+  TempDir dir;
+  Config config;
+  config.log_dirs = {dir.path.string()};
+  SyncRecordingFileIo io;
+  storage::set_file_io(&io);
+  {
+    TopicRegistry registry(config, dir.path, 1);
+    ASSERT_TRUE(registry.load(true, {}, {}).is_ok());
+    io.forget();
+    auto created = registry.create("durable", 2, {}, false);
+    ASSERT_EQ(created.error, ErrorCode::none) << created.message;
+    EXPECT_TRUE(io.synced(dir.path)) << "the log dir was not synced after creating durable-0 and -1";
+    io.forget();
+    auto grown = registry.add_partitions("durable", 3, false);
+    ASSERT_EQ(grown.error, ErrorCode::none) << grown.message;
+    EXPECT_TRUE(io.synced(dir.path)) << "the log dir was not synced after adding durable-2";
+    for (auto& partition : grown.topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
+  }
+  storage::set_file_io(nullptr);
 }
 
 }  // namespace
