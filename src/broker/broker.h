@@ -88,11 +88,12 @@ class Broker : public net::RequestHandler {
   // Encodes and sends a response in the request's slot.
   template <class Response>
   void respond(RequestContext& request, const Response& response);
-  // Runs `work` on the admin thread, then answers the request with the response it returned, on
-  // the request's network thread (no answer when the connection closed meanwhile). `work` is
-  // copyable and touches only what any thread may (the registry, config_). Call after reserve().
+  // Runs `work` on `worker` (the admin thread's or a fetch thread's loop), then answers the request
+  // with the response it returned, on the request's network thread (no answer when the
+  // connection closed meanwhile). `work` is copyable and touches only what `worker`'s thread may.
+  // Call after reserve().
   template <class Work>
-  void respond_from_admin_thread(const RequestPtr& request, Work work);
+  void respond_after(io::EventLoop& worker, const RequestPtr& request, Work work);
   void reserve(RequestContext& request);
   void dispatch(const RequestPtr& request);
   // A produce that went to the I/O threads has finished on this connection.

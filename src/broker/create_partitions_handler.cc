@@ -10,7 +10,7 @@ void Broker::handle_create_partitions(const RequestPtr& request) {
   auto body = std::make_shared<protocol::CreatePartitionsRequest>();
   if (!decode_body(*request, *body)) return;
   reserve(*request);
-  respond_from_admin_thread(request, [this, body] { return create_partitions(*body); });
+  respond_after(admin_thread_->loop(), request, [this, body] { return create_partitions(*body); });
 }
 
 protocol::CreatePartitionsResponse Broker::create_partitions(const protocol::CreatePartitionsRequest& body) {

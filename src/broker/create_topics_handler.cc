@@ -11,7 +11,7 @@ void Broker::handle_create_topics(const RequestPtr& request) {
   if (!decode_body(*request, *body)) return;
   reserve(*request);
   // Creating a partition makes its directory and files (with fsyncs): the admin thread does it.
-  respond_from_admin_thread(request, [this, body] { return create_topics(*body); });
+  respond_after(admin_thread_->loop(), request, [this, body] { return create_topics(*body); });
 }
 
 protocol::CreateTopicsResponse Broker::create_topics(const protocol::CreateTopicsRequest& body) {

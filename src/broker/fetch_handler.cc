@@ -145,17 +145,14 @@ void Broker::respond_fetch(const RequestPtr& request, protocol::FetchResponse re
   cold_reads_.fetch_add(1, std::memory_order_relaxed);
   LOG_DEBUG("fetch.cold_read", "connection=%s", request->connection->peer_host().c_str());
   auto shared = std::make_shared<protocol::FetchResponse>(std::move(response));
-  io::EventLoop& network_loop = request->connection->loop();
   std::uint32_t index = next_fetch_thread_.fetch_add(1, std::memory_order_relaxed) % fetch_threads_.size();
-  fetch_threads_[index]->loop().post([this, request, shared, &network_loop] {
+  respond_after(fetch_threads_[index]->loop(), request, [shared] {
     // The ranges' files stay open: the response holds them (file_owner).
     for (const auto& topic : shared->responses)
       for (const auto& partition : topic.partitions)
         if (partition.records.file_bytes > 0)
           prefetch_range(partition.records.file_fd, partition.records.file_position, partition.records.file_bytes);
-    network_loop.post([this, request, shared] {
-      if (!request->connection->closed()) respond(*request, *shared);
-    });
+    return std::move(*shared);
   });
 }
 

@@ -40,9 +40,9 @@ void Broker::respond(RequestContext& request, const Response& response) {
 }
 
 template <class Work>
-void Broker::respond_from_admin_thread(const RequestPtr& request, Work work) {
+void Broker::respond_after(io::EventLoop& worker, const RequestPtr& request, Work work) {
   io::EventLoop& network_loop = request->connection->loop();
-  admin_thread_->loop().post([this, request, work, &network_loop] {
+  worker.post([this, request, work, &network_loop] {
     auto response = std::make_shared<decltype(work())>(work());
     network_loop.post([this, request, response] {
       if (!request->connection->closed()) respond(*request, *response);
