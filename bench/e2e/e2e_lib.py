@@ -82,14 +82,21 @@ def run_measured(cmd, timeout_s, cwd=None):
     wall seconds, the reaped Popen).  Wrap it in ChildCpu for the child's CPU seconds."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    out, err = communicate(proc, cmd, timeout_s)
+    wall_s = time.monotonic() - start
+    return out, err, wall_s, proc
+
+
+def communicate(proc, cmd, timeout_s):
+    """Waits for proc, started from cmd with piped output (killed after timeout_s).  Returns
+    (stdout text, stderr text)."""
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate(timeout=30)
         raise HarnessError("%s did not finish within %.0fs" % (cmd[0:4], timeout_s))
-    wall_s = time.monotonic() - start
-    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), wall_s, proc
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 class ChildCpu:
@@ -116,19 +123,27 @@ class Perf:
         self.cpu = cpu
         self.log = log
 
-    def run(self, command, options, timeout_s=600, cpu="default"):
+    def command_line(self, command, options, cpu="default"):
         cmd = [self.binary, command]
         for key, value in options.items():
             cmd += ["--" + key, str(value)]
-        cmd = pinned(self.cpu if cpu == "default" else cpu, cmd)
-        self.log("  $ " + " ".join(cmd))
-        out, err, wall_s, proc = run_measured(cmd, timeout_s)
+        return pinned(self.cpu if cpu == "default" else cpu, cmd)
+
+    @staticmethod
+    def result(command, proc, out, err):
+        """The JSON a finished sluice-perf `command` printed last; HarnessError when it failed."""
         if proc.returncode != 0:
             raise HarnessError("sluice-perf %s exited with %d: %s" % (command, proc.returncode, err.strip()[-2000:]))
         try:
             return json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise HarnessError("sluice-perf %s printed no JSON: %r" % (command, out[-500:]))
+
+    def run(self, command, options, timeout_s=600, cpu="default"):
+        cmd = self.command_line(command, options, cpu)
+        self.log("  $ " + " ".join(cmd))
+        out, err, _wall_s, proc = run_measured(cmd, timeout_s)
+        return Perf.result(command, proc, out, err)
 
 
 _live_helpers = []
@@ -139,30 +154,18 @@ class Background:
     own threads); result() waits for it and returns its JSON."""
 
     def __init__(self, perf, command, options):
-        cmd = [perf.binary, command]
-        for key, value in options.items():
-            cmd += ["--" + key, str(value)]
-        perf.log("  $ " + " ".join(cmd) + " &")
         self.command = command
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.cmd = perf.command_line(command, options, cpu=None)
+        perf.log("  $ " + " ".join(self.cmd) + " &")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _live_helpers.append(self.proc)
 
     def result(self, timeout_s):
         try:
-            out, err = self.proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.communicate()
-            raise HarnessError("sluice-perf %s did not finish within %d s" % (self.command, timeout_s))
+            out, err = communicate(self.proc, self.cmd, timeout_s)
         finally:
             _live_helpers.remove(self.proc)
-        if self.proc.returncode != 0:
-            raise HarnessError("sluice-perf %s exited with %d: %s" % (self.command, self.proc.returncode,
-                                                                     err.decode(errors="replace").strip()[-2000:]))
-        try:
-            return json.loads(out.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise HarnessError("sluice-perf %s printed no JSON: %r" % (self.command, out[-500:]))
+        return Perf.result(self.command, self.proc, out, err)
 
 
 @atexit.register

@@ -144,6 +144,21 @@ void wait_writable(int socket_fd) {
   if (rc == 0) fail("socket not writable for %d ms", socket_timeout_ms);
 }
 
+// send_all for a non-blocking socket: waits in poll for room whenever it is full.
+void send_all_waiting(int socket_fd, const char* data, std::size_t bytes) {
+  while (bytes > 0) {
+    ssize_t n = send(socket_fd, data, bytes, MSG_NOSIGNAL);
+    if (n < 0 && errno == EAGAIN) {
+      wait_writable(socket_fd);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("send: %s", n == 0 ? "no progress" : std::strerror(errno));
+    data += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
 // Moves `bytes` that sit in the pipe to the socket, one IORING_OP_SPLICE at a time (waiting for
 // room whenever a non-blocking socket is full).
 void uring_drain_pipe(io_uring* ring, int pipe_read_fd, int socket_fd, std::size_t bytes) {
@@ -201,27 +216,15 @@ ssize_t send_from_file(FileSender& sender, int file_fd, int socket_fd, off_t* of
       wait_writable(socket_fd);
     }
   }
-  if (sender.method == "readwrite-nb") {
-    ssize_t n = pread(file_fd, sender.buffer.data(), call_bytes, *offset);
-    if (n <= 0) return n;
-    for (ssize_t sent = 0; sent < n;) {
-      ssize_t m = send(socket_fd, sender.buffer.data() + sent, static_cast<std::size_t>(n - sent), MSG_NOSIGNAL);
-      if (m < 0 && errno == EAGAIN) {
-        wait_writable(socket_fd);
-        continue;
-      }
-      if (m < 0 && errno == EINTR) continue;
-      if (m <= 0) fail("send: %s", m == 0 ? "no progress" : std::strerror(errno));
-      sent += m;
-    }
-    *offset += n;
-    return n;
-  }
   if (sender.method == "uring-splice" || sender.method == "uring-splice-nb") return uring_splice_call(sender.ring, file_fd, socket_fd, offset, call_bytes, sender.pipe_fds);
-  if (sender.method == "readwrite") {
+  if (sender.method == "readwrite" || sender.method == "readwrite-nb") {
     ssize_t n = pread(file_fd, sender.buffer.data(), call_bytes, *offset);
     if (n <= 0) return n;
-    send_all(socket_fd, sender.buffer.data(), static_cast<std::size_t>(n));
+    if (non_blocking_method(sender.method)) {
+      send_all_waiting(socket_fd, sender.buffer.data(), static_cast<std::size_t>(n));
+    } else {
+      send_all(socket_fd, sender.buffer.data(), static_cast<std::size_t>(n));
+    }
     *offset += n;
     return n;
   }

@@ -178,9 +178,10 @@ class Harness:
         sampled every 100 us for as long as an end-to-end window on the otherwise idle machine: the
         delay the machine alone (hypervisor, interrupts, kernel threads) adds to a steady stream
         of work, the floor under the end-to-end percentiles."""
-        run = self.perf.run("wake-lateness", {"cpus": self.probe_cpus(), "period-us": 100,
+        cpus = self.probe_cpus()
+        run = self.perf.run("wake-lateness", {"cpus": cpus, "period-us": 100,
                                               "duration-s": self.profile["e2e_duration_s"]}, cpu=None)
-        self.log_lateness("idle wake-up lateness on CPUs %s" % self.probe_cpus(), run)
+        self.log_lateness("idle wake-up lateness on CPUs %s" % cpus, run)
         return run
 
     def sustained_write(self):
@@ -336,9 +337,7 @@ class Harness:
         max_rate = S["produce"]["1024"]["produce"]["records_per_s"]
         S["e2e_max_rate"] = max_rate
         for load in p["e2e_loads"]:
-            rate = max(100.0, max_rate * load)
-            if p["e2e_rate_max"]:
-                rate = min(rate, p["e2e_rate_max"])
+            rate = self.e2e_rate(max_rate, load)
             run = self.e2e_run(broker, rate, "perf-e2e-%s" % load)
             S["e2e"][str(load)] = run
             self.cpu_note("sluice-perf e2e at %.0f%% of max" % (load * 100), run["client"]["cpu_share"])
@@ -349,6 +348,11 @@ class Harness:
             # busy writing back (and the broker, at 90 %, behind).
             if load == 0.5:
                 S["e2e_probed"] = self.e2e_probed(broker, max_rate)
+
+    def e2e_rate(self, max_rate, load):
+        """The offered records/s at `load` (a fraction of the measured maximum), within the profile's cap."""
+        rate = max(100.0, max_rate * load)
+        return min(rate, self.profile["e2e_rate_max"]) if self.profile["e2e_rate_max"] else rate
 
     def e2e_run(self, broker, rate, topic):
         """One open-loop end-to-end run at `rate` records/s of 1 KiB."""
@@ -366,9 +370,7 @@ class Harness:
         alongside (a few percent of a core; the figures above come from runs without it). A stall
         that makes both CPUs late at once is the machine's, not the broker's."""
         p = self.profile
-        rate = max(100.0, max_rate * 0.5)
-        if p["e2e_rate_max"]:
-            rate = min(rate, p["e2e_rate_max"])
+        rate = self.e2e_rate(max_rate, 0.5)
         probe = e2e_lib.Background(self.perf, "wake-lateness", {
             "cpus": self.probe_cpus(), "period-us": 1000, "duration-s": p["warmup_s"] + p["e2e_duration_s"]})
         run = self.e2e_run(broker, rate, "perf-e2e-probed")
