@@ -59,28 +59,14 @@ void run_probe(Probe* probe, std::int64_t start_ns, std::int64_t period_ns) {
   }
 }
 
-// Distinct stalls of at least `floor_ns`: runs of consecutive samples late by >= floor_ns count
-// once (a long stall makes many due times late).
-std::uint64_t stalls_at_least(const std::vector<std::int64_t>& lateness_ns, std::int64_t floor_ns) {
-  std::uint64_t stalls = 0;
+// Distinct stalls of at least `floor_ns`: the index of the first sample of each run of
+// consecutive samples late by >= floor_ns (a long stall makes many due times late).
+std::vector<std::size_t> stall_starts(const std::vector<std::int64_t>& lateness_ns, std::int64_t floor_ns) {
+  std::vector<std::size_t> starts;
   bool inside = false;
-  for (std::int64_t value : lateness_ns) {
-    bool late = value >= floor_ns;
-    if (late && !inside) ++stalls;
-    inside = late;
-  }
-  return stalls;
-}
-
-// Offsets from the grid's start (ms) of the first due time of each run of samples late by
-// >= floor_ns, at most `limit` of them.
-std::vector<double> stall_starts_ms(const std::vector<std::int64_t>& lateness_ns, std::int64_t period_ns,
-                                    std::int64_t floor_ns, std::size_t limit) {
-  std::vector<double> starts;
-  bool inside = false;
-  for (std::size_t i = 0; i < lateness_ns.size() && starts.size() < limit; ++i) {
+  for (std::size_t i = 0; i < lateness_ns.size(); ++i) {
     bool late = lateness_ns[i] >= floor_ns;
-    if (late && !inside) starts.push_back(static_cast<double>(i) * static_cast<double>(period_ns) / 1e6);
+    if (late && !inside) starts.push_back(i);
     inside = late;
   }
   return starts;
@@ -91,9 +77,9 @@ void write_probe(Json& json, const std::string& name, const std::vector<std::int
   for (std::int64_t value : lateness_ns) histogram.record(value);
   json.key(name).begin_object();
   histogram.write_json(json, "lateness");
-  json.field("stalls_over_1ms", stalls_at_least(lateness_ns, 1'000'000));
-  json.field("stalls_over_5ms", stalls_at_least(lateness_ns, 5'000'000));
-  json.field("stalls_over_10ms", stalls_at_least(lateness_ns, 10'000'000));
+  json.field("stalls_over_1ms", stall_starts(lateness_ns, 1'000'000).size());
+  json.field("stalls_over_5ms", stall_starts(lateness_ns, 5'000'000).size());
+  json.field("stalls_over_10ms", stall_starts(lateness_ns, 10'000'000).size());
   json.end_object();
 }
 
@@ -139,7 +125,9 @@ int command_wake_lateness(Options& options) {
   write_probe(json, "either", either);
   write_probe(json, "all", all);
   json.key("all_stall_starts_ms").begin_array();
-  for (double start : stall_starts_ms(all, period_ns, 5'000'000, 200)) json.value(start);
+  std::vector<std::size_t> starts = stall_starts(all, 5'000'000);
+  if (starts.size() > 200) starts.resize(200);
+  for (std::size_t start : starts) json.value(static_cast<double>(start) * static_cast<double>(period_ns) / 1e6);
   json.end_array();
   json.end_object();
   std::printf("%s\n", json.text().c_str());
