@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -92,11 +93,6 @@ void receive_exact(int fd, void* data, std::size_t bytes) {
 FrameReader::FrameReader(std::size_t frame_bytes_max, std::size_t chunk_bytes)
     : buffer_(chunk_bytes * 2), frame_bytes_max_(frame_bytes_max), chunk_bytes_(chunk_bytes) {}
 
-void FrameReader::preallocate() {
-  std::size_t bytes = 4 + frame_bytes_max_ + chunk_bytes_;
-  if (buffer_.size() < bytes) buffer_.resize(bytes);  // value-initialised: every page written
-}
-
 bool FrameReader::frame_buffered() const {
   if (end_ - begin_ < 4) return false;
   std::uint32_t size = load_be32(buffer_.data() + begin_);
@@ -134,8 +130,61 @@ std::span<std::byte> FrameReader::next(int fd) {
     if (n == 0) fail("recv: connection closed by the peer");
     if (n < 0) fail("recv: %s", std::strerror(errno));
     end_ += static_cast<std::size_t>(n);
-    bytes_received_ += static_cast<std::uint64_t>(n);
   }
+}
+
+StreamReader::StreamReader(int fd, std::size_t buffer_bytes) : fd_(fd), buffer_(buffer_bytes) {}
+
+const std::byte* StreamReader::peek(std::size_t n) {
+  while (end_ - begin_ < n) {
+    if (buffer_.size() - begin_ < n) {  // the rest of n does not fit after begin_: move to the start
+      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      if (buffer_.size() < n) buffer_.resize(n);
+    }
+    ssize_t got = recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0) fail("recv: connection closed by the peer");
+    if (got < 0) fail("recv: %s", std::strerror(errno));
+    end_ += static_cast<std::size_t>(got);
+  }
+  return buffer_.data() + begin_;
+}
+
+void StreamReader::consume(std::size_t n) {
+  SLUICE_ASSERT(n <= end_ - begin_);
+  begin_ += n;
+  position_ += n;
+  if (begin_ == end_) begin_ = end_ = 0;
+}
+
+void StreamReader::skip(std::uint64_t n) {
+  while (n > 0) {
+    std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(n, buffer_.size()));
+    if (end_ - begin_ < step) step = std::max<std::size_t>(end_ - begin_, 1);
+    peek(step);
+    consume(step);
+    n -= step;
+  }
+}
+
+std::int16_t StreamReader::get_i16() {
+  auto v = static_cast<std::int16_t>(load_be16(peek(2)));
+  consume(2);
+  return v;
+}
+
+std::int32_t StreamReader::get_i32() {
+  auto v = static_cast<std::int32_t>(load_be32(peek(4)));
+  consume(4);
+  return v;
+}
+
+std::int64_t StreamReader::get_i64() {
+  auto v = static_cast<std::int64_t>(load_be64(peek(8)));
+  consume(8);
+  return v;
 }
 
 void pin_thread(int cpu) {

@@ -324,7 +324,8 @@ class Harness:
                           # The read ends at the backlog's end; duration-s only bounds it, at 10 s
                           # or more: with quick mode's 0.6 s a read on a loaded VM once ended before
                           # its first fetch (0 fetches, the consumer's CPU busy all along: likely
-                          # the first touch of its 80 MiB receive buffer, ~13 us a page here).
+                          # the first touch of the 80 MiB receive buffer it then had, ~13 us a
+                          # page here).
                           **{"from": "earliest", "until-end": 1, "warmup-s": 0,
                              "duration-s": max(self.profile["duration_s"], 10.0),
                              "record-bytes": size,

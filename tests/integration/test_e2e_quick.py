@@ -61,6 +61,8 @@ def test_quick_mode_produces_every_figure():
         for size in results["profile"]["consume_sizes"]:
             consume = results["sluice"]["consume"][str(size)]["consume"]
             assert consume["records"] > 0 and consume["errors"] == 0 and consume["crc_errors"] == 0, consume
+            # Every partition's end offset was reached: the streamed parse walked every batch.
+            assert consume["reached_end"], consume
         assert results["sluice"]["durable"]["produce"]["records"] > 0
         e2e = results["sluice"]["e2e"]["0.5"]
         assert e2e["consume"]["e2e_latency"]["count"] > 0, e2e
