@@ -26,6 +26,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::filesystem::path& 
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Status::from_errno(errno, "fstat " + path.string());
   auto file_bytes = static_cast<std::uint64_t>(st.st_size);
+  file->file_bytes_ = file_bytes;
   std::uint32_t entries = static_cast<std::uint32_t>(file_bytes / entry_bytes);
   std::uint32_t capacity_entries = capacity_bytes / entry_bytes;
   file->entry_count_.store(entries, std::memory_order_release);
@@ -35,6 +36,7 @@ Result<std::unique_ptr<IndexFile>> IndexFile::open(const std::filesystem::path& 
     // Kafka sizes the active index file to the maximum with setLength (a sparse file).
     if (file_io().ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0)
       return Status::from_errno(errno, "ftruncate " + path.string());
+    file->file_bytes_ = bytes;
     if (Status s = file->map(fd.get(), bytes); !s.is_ok()) return s;
     file->entry_count_max_ = capacity_entries;
   } else {
@@ -76,6 +78,7 @@ Status IndexFile::resize(std::size_t bytes, std::size_t map_bytes) {
   return with_fd([&](int fd) {
     if (file_io().ftruncate(fd, static_cast<off_t>(bytes)) != 0)
       return Status::from_errno(errno, "ftruncate " + path_.string());
+    file_bytes_ = bytes;
     return map_bytes == 0 ? Status::ok() : map(fd, map_bytes);
   });
 }
@@ -107,7 +110,9 @@ void IndexFile::truncate_entries(std::uint32_t count) {
 
 Status IndexFile::trim() {
   // The mapping stays as it is: nobody reads past the entries, which stay inside the file.
-  if (Status s = resize(std::size_t{entry_count()} * entry_bytes_, 0); !s.is_ok()) return s;
+  std::size_t bytes = std::size_t{entry_count()} * entry_bytes_;
+  if (file_bytes_ != bytes)
+    if (Status s = resize(bytes, 0); !s.is_ok()) return s;
   entry_count_max_ = entry_count();
   return Status::ok();
 }

@@ -45,9 +45,12 @@ class IndexFile {
   void append(const std::byte* entry_bytes);
   // Owner, no concurrent readers (open/recovery): drop entries from `count` on.
   void truncate_entries(std::uint32_t count);
-  // Owner: grow the file to its capacity (becoming active) / shrink it to its entries.
+  // Owner: grow the file to its capacity (becoming active) / shrink it to its entries (no call when
+  // the file already has exactly its entries: an index that never became active).
   Status make_active(std::uint32_t capacity_bytes);
   Status trim();
+  // Whether make_active(capacity_bytes) would leave the file full.
+  bool full_at(std::uint32_t capacity_bytes) const { return entry_count() >= capacity_bytes / entry_bytes_; }
   Status sync();
   const std::filesystem::path& path() const { return path_; }
   // Any thread: a new fd of the file (invalid, with errno logged, if it cannot be opened), for a
@@ -68,6 +71,7 @@ class IndexFile {
   std::uint32_t entry_bytes_;
   std::byte* base_ = nullptr;
   std::size_t mapped_bytes_ = 0;
+  std::uint64_t file_bytes_ = 0;  // the file's size as this object last saw or set it
   std::uint32_t entry_count_max_ = 0;
   std::atomic<std::uint32_t> entry_count_{0};
 };

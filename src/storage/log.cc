@@ -5,6 +5,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/crc32c.h"
 #include "base/log.h"
 #include "protocol/record_batch.h"
 #include "storage/log_dir.h"
@@ -74,25 +75,38 @@ Result<std::unique_ptr<Log>> Log::open(std::filesystem::path dir, const LogConfi
 }
 
 Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
-  if (Status s = finish_interrupted_clean(dir_); !s.is_ok()) return s;
+  // One listing of the directory serves the whole open (10,000 partitions start in about a second,
+  // so each listing is a measurable share); a second one only after an interrupted clean was
+  // finished.
+  auto names = list_file_names(dir_);
+  if (!names.is_ok()) return names.status();
+  if (std::any_of(names.value().begin(), names.value().end(),
+                  [](const std::string& n) { return ends_with(n, ".cleaned") || ends_with(n, ".swap"); })) {
+    if (Status s = finish_interrupted_clean(dir_); !s.is_ok()) return s;
+    names = list_file_names(dir_);
+    if (!names.is_ok()) return names.status();
+  }
   std::vector<std::int64_t> bases;
+  bool has_epoch_checkpoint = false;
+  listed_snapshots_.clear();
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
+  for (const std::string& name : names.value()) {
     if (ends_with(name, ".deleted") || ends_with(name, ".cleaned") || ends_with(name, ".tmp")) {
-      std::filesystem::remove(entry.path(), ec);  // leftovers of an interrupted delete/clean/write
+      std::filesystem::remove(dir_ / name, ec);  // leftovers of an interrupted delete/clean/write
       continue;
     }
     if (ends_with(name, ".swap")) {
-      LOG_WARN("storage.swap_file_ignored", "path=%s", entry.path().c_str());
+      LOG_WARN("storage.swap_file_ignored", "path=%s", (dir_ / name).c_str());
       continue;
     }
+    if (name == leader_epoch_checkpoint_file) has_epoch_checkpoint = true;
     if (auto base = parse_segment_name(name, ".log")) bases.push_back(*base);
+    if (auto offset = parse_segment_name(name, ".snapshot")) listed_snapshots_.push_back(*offset);
   }
-  if (ec) return Status::from_errno(ec.value(), "list " + dir_.string());
   std::sort(bases.begin(), bases.end());
 
-  auto epochs = read_leader_epoch_checkpoint(dir_ / leader_epoch_checkpoint_file);
+  auto epochs = has_epoch_checkpoint ? read_leader_epoch_checkpoint(dir_ / leader_epoch_checkpoint_file)
+                                     : Result<std::vector<EpochEntry>>(std::vector<EpochEntry>{});
   if (!epochs.is_ok()) return epochs.status();
   epochs_ = std::move(epochs).value();
   auto epochs_before = epochs_;
@@ -160,7 +174,7 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
         log_end_offset = recovered.value().next_offset;
       }
     }
-    if (Status s = list.back()->make_active(); !s.is_ok()) return s;
+    list.back()->make_active();
   }
   if (list.size() == 1 && bases.empty()) log_end_offset = list.back()->base_offset();
 
@@ -187,18 +201,18 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
 // recovery; older ones are superseded.
 std::int64_t Log::load_producer_snapshot() {
   std::int64_t start = log_start_offset(), end = log_end_offset();
-  std::vector<std::int64_t> offsets;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
-    if (auto offset = parse_segment_name(entry.path().filename().string(), ".snapshot")) offsets.push_back(*offset);
+  std::vector<std::int64_t> offsets = std::move(listed_snapshots_);
+  listed_snapshots_ = {};
   std::sort(offsets.rbegin(), offsets.rend());
   std::optional<std::int64_t> loaded;
+  std::error_code ec;
   for (std::int64_t offset : offsets) {
     auto path = dir_ / segment_file_name(offset, ".snapshot");
     if (!loaded && offset >= start && offset <= end) {
       auto bytes = read_whole_file(path);
       if (bytes.is_ok() && producer_state_.load_snapshot(bytes.value())) {
         loaded = offset;
+        snapshot_on_disk_ = SnapshotOnDisk{offset, crc32c(bytes.value().data(), bytes.value().size())};
         continue;
       }
       LOG_WARN("storage.producer_snapshot_unreadable", "path=%s", path.c_str());
@@ -474,7 +488,16 @@ void Log::mark_durable_to_end() { recovery_point_.store(log_end_offset(), std::m
 
 Status Log::write_producer_snapshot(std::int64_t offset, bool only, Durability durability) {
   auto path = dir_ / segment_file_name(offset, ".snapshot");
-  if (Status s = write_file_atomically(path, producer_state_.encode_snapshot(), durability); !s.is_ok()) return s;
+  std::string encoded = producer_state_.encode_snapshot();
+  std::uint32_t crc = crc32c(encoded.data(), encoded.size());
+  // At a clean close of a log that took no batch since it was opened, the snapshot it loaded is
+  // this one, byte for byte, and was the only one kept: rewriting it (a rename that frees the old
+  // file, a discard on some file systems) made the stop of 10,000 idle partitions take 5 s.
+  if (only && snapshot_on_disk_ && snapshot_on_disk_->offset == offset && snapshot_on_disk_->crc == crc)
+    return Status::ok();
+  snapshot_on_disk_.reset();
+  if (Status s = write_file_atomically(path, encoded, durability); !s.is_ok()) return s;
+  if (only) snapshot_on_disk_ = SnapshotOnDisk{offset, crc};
   // Keep the two newest at a roll (Kafka keeps several; one older helps if the newest is lost
   // with a torn tail); only this one at a clean close.
   std::vector<std::int64_t> offsets;

@@ -266,6 +266,14 @@ class Log {
   std::atomic<std::int32_t> latest_epoch_{-1};
 
   ProducerStateTable producer_state_;  // owner
+  // Owner: the producer snapshot known to be on disk as the only one, and the CRC-32C of its
+  // bytes (set when loaded or written at a clean close; a roll's snapshot clears it).
+  struct SnapshotOnDisk {
+    std::int64_t offset;
+    std::uint32_t crc;
+  };
+  std::optional<SnapshotOnDisk> snapshot_on_disk_;
+  std::vector<std::int64_t> listed_snapshots_;  // open only: snapshot offsets of the one listing
 };
 
 }  // namespace sluice::storage

@@ -98,6 +98,14 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
   return fsync_dir(parent.empty() ? std::filesystem::path(".") : parent);
 }
 
+Result<std::vector<std::string>> list_file_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) names.push_back(entry.path().filename().string());
+  if (ec) return Status::from_errno(ec.value(), "list " + dir.string());
+  return names;
+}
+
 Result<std::string> read_whole_file(const std::filesystem::path& path) {
   int fd = file_io().open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::from_errno(errno, "open " + path.string());

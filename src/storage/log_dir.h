@@ -33,6 +33,8 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
                              Durability durability = Durability::now);
 // Whole file; ENOENT comes back as a Status with errno_value() == ENOENT.
 Result<std::string> read_whole_file(const std::filesystem::path& path);
+// The names of a directory's entries, in directory order.
+Result<std::vector<std::string>> list_file_names(const std::filesystem::path& dir);
 
 // meta.properties, KRaft form ("version=1", node.id, directory.id, cluster.id; '#' comments).
 struct MetaProperties {

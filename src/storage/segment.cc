@@ -113,16 +113,17 @@ Result<std::shared_ptr<Segment>> Segment::create(const std::filesystem::path& di
   if (!bytes.is_ok()) return bytes.status();
   if (bytes.value() != 0) return Status::from_errno(EEXIST, "segment exists: " + segment->file_->path().string());
   auto offset_index = OffsetIndex::open(dir / (segment_file_name(base_offset, ".index") + file_suffix), base_offset,
-                                        config.index_bytes_max, true);
+                                        config.index_bytes_max, false);
   if (!offset_index.is_ok()) return offset_index.status();
   auto time_index = TimeIndex::open(dir / (segment_file_name(base_offset, ".timeindex") + file_suffix), base_offset,
-                                    config.index_bytes_max, true);
+                                    config.index_bytes_max, false);
   if (!time_index.is_ok()) return time_index.status();
   segment->offset_index_ = std::move(offset_index).value();
   segment->time_index_ = std::move(time_index).value();
   // Leftover index files of an empty segment describe nothing.
   segment->offset_index_->file().truncate_entries(0);
   segment->time_index_->file().truncate_entries(0);
+  segment->make_active();
   segment->created_ms_ = now_ms;
   return segment;
 }
@@ -213,7 +214,22 @@ void Segment::index_batch(const RecordBatchHeader& header, std::uint64_t positio
   bytes_since_index_entry_ += bytes;
 }
 
+bool Segment::index_full() const {
+  if (indexes_grow_at_append_)
+    return offset_index_->file().full_at(config_.index_bytes_max) || time_index_->file().full_at(config_.index_bytes_max);
+  return offset_index_->file().full() || time_index_->file().full();
+}
+
+Status Segment::grow_indexes() {
+  if (Status s = offset_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
+  if (Status s = time_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
+  indexes_grow_at_append_ = false;
+  return Status::ok();
+}
+
 Status Segment::append(std::span<const std::byte> batch, const RecordBatchHeader& header) {
+  if (indexes_grow_at_append_)
+    if (Status s = grow_indexes(); !s.is_ok()) return s;
   std::uint64_t position = committed_bytes_.load(std::memory_order_relaxed);
   SLUICE_ASSERT(header.batch_bytes() == static_cast<std::int64_t>(batch.size()), "batch_bytes=%lld size=%zu",
                 (long long)header.batch_bytes(), batch.size());
@@ -249,8 +265,7 @@ Result<Segment::RecoverResult> Segment::recover(std::int64_t expected_base_offse
                 (long long)base_offset_);
   offset_index_->file().truncate_entries(0);
   time_index_->file().truncate_entries(0);
-  if (Status s = offset_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
-  if (Status s = time_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
+  if (Status s = grow_indexes(); !s.is_ok()) return s;
   set_max_timestamp(-1, base_offset_);
   bytes_since_index_entry_ = 0;
   first_batch_timestamp_ = -1;
@@ -327,12 +342,10 @@ void Segment::index_files_renamed(const std::filesystem::path& dir) {
   time_index_->file().set_path(dir / segment_file_name(base_offset_, ".timeindex"));
 }
 
-Status Segment::make_active() {
-  if (Status s = offset_index_->file().make_active(config_.index_bytes_max); !s.is_ok()) return s;
-  return time_index_->file().make_active(config_.index_bytes_max);
-}
-
 Status Segment::seal() {
+  // An index that never grew (no append since the segment became active) holds exactly its
+  // entries, the newest timestamp among them: nothing to add or trim.
+  indexes_grow_at_append_ = false;
   TimestampOffset max = max_timestamp();
   time_index_->maybe_append(max.timestamp, max.offset, true);
   if (Status s = offset_index_->file().trim(); !s.is_ok()) return s;

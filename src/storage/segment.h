@@ -43,7 +43,9 @@ class Segment {
   std::uint64_t file_bytes_written() const { return file_bytes_written_; }
   const OffsetIndex& offset_index() const { return *offset_index_; }
   const TimeIndex& time_index() const { return *time_index_; }
-  bool index_full() const { return offset_index_->file().full() || time_index_->file().full(); }
+  // Whether an index cannot take another entry (counting an index that grows at the first append
+  // at the capacity it will then have).
+  bool index_full() const;
   // Largest batch max timestamp and the last offset of that batch; {-1, base} when none. Any thread.
   TimestampOffset max_timestamp() const;
   // First batch's max timestamp (-1 when empty or none) and creation time: for time-based roll.
@@ -67,7 +69,10 @@ class Segment {
   // *end_position is where the last whole batch ends (== committed_bytes() unless the tail is torn).
   Result<std::int64_t> read_next_offset(std::uint64_t* end_position) const;
 
-  Status make_active();  // Owner: preallocated index files (after open of the last segment).
+  // Owner: the segment becomes the active one (after open of the last segment). Its index files
+  // grow to their preallocated size at its first append, so an idle partition's start and clean
+  // stop touch neither file.
+  void make_active() { indexes_grow_at_append_ = true; }
   // Owner: the index files now have their final names in `dir` (a cleaned segment after its swap).
   void index_files_renamed(const std::filesystem::path& dir);
   Status seal();         // Owner: final time index entry, trim indexes, drop log preallocation.
@@ -79,6 +84,7 @@ class Segment {
   Segment(std::filesystem::path dir, std::int64_t base_offset, const LogConfig& config);
   void set_max_timestamp(std::int64_t timestamp, std::int64_t offset);
   Status preallocate(std::uint64_t end);
+  Status grow_indexes();  // the make_active() step deferred to the first append
   void index_batch(const RecordBatchHeader& header, std::uint64_t position, std::uint64_t bytes);
 
   std::filesystem::path dir_;
@@ -94,6 +100,7 @@ class Segment {
   // Owner-only state.
   std::uint64_t preallocated_bytes_ = 0;
   std::uint64_t file_bytes_written_ = 0;
+  bool indexes_grow_at_append_ = false;
   std::uint64_t bytes_since_index_entry_ = 0;
   std::int64_t first_batch_timestamp_ = -1;
   std::int64_t created_ms_ = 0;

@@ -4,6 +4,7 @@
 #include "storage/log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -441,6 +442,86 @@ TEST(Log, CleanOpenRebuildsMissingIndex) {
   auto log = open_log(dir.path(), config, 18, true);
   EXPECT_EQ(test::read_file(dir.path() / seg(0, ".index")), index);
   expect_readable(*log, batches);
+}
+
+// Inode number of a file (a file rewritten by write-then-rename gets a new one).
+ino_t inode_of(const std::filesystem::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+TEST(Log, IdleReopenAndCleanCloseTouchNeitherIndexesNorSnapshot) {
+  test::TempDir dir;
+  LogConfig config;
+  config.index_bytes_max = 800;
+  config.index_interval_bytes = 1;  // an index entry for every batch after the first
+  {
+    auto log = open_log(dir.path(), config);
+    for (int i = 0; i < 3; ++i) append(*log, {.record_count = 1, .value_bytes = 100});
+    ASSERT_TRUE(log->close(true).is_ok());
+  }
+  auto index_bytes = std::filesystem::file_size(dir.path() / seg(0, ".index"));
+  auto time_bytes = std::filesystem::file_size(dir.path() / seg(0, ".timeindex"));
+  EXPECT_EQ(index_bytes, 16u);  // trimmed at close: two entries
+  ino_t snapshot = inode_of(dir.path() / seg(3, ".snapshot"));
+  {
+    auto log = open_log(dir.path(), config, 3, true);
+    // Opened active, but not grown: an idle partition's start makes no preallocation.
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".index")), index_bytes);
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".timeindex")), time_bytes);
+    ASSERT_TRUE(log->close(true).is_ok());
+  }
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".index")), index_bytes);
+  EXPECT_EQ(inode_of(dir.path() / seg(3, ".snapshot")), snapshot) << "the unchanged snapshot was rewritten";
+  {
+    auto log = open_log(dir.path(), config, 3, true);
+    append(*log, {.record_count = 1, .value_bytes = 100});
+    // The first append grows the indexes to their capacity; the second is indexed (as in Kafka, a
+    // reopened segment counts the bytes since its last entry from zero).
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".index")), 800u);
+    append(*log, {.record_count = 1, .value_bytes = 100});
+    auto segments = log->segments();
+    ASSERT_EQ(segments->segments.size(), 1u);
+    EXPECT_EQ(segments->segments[0]->offset_index().file().entry_count(), 3u);
+    ASSERT_TRUE(log->close(true).is_ok());
+  }
+  EXPECT_EQ(std::filesystem::file_size(dir.path() / seg(0, ".index")), 24u);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / seg(5, ".snapshot")));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / seg(3, ".snapshot")));
+  auto log = open_log(dir.path(), config, 5, true);
+  EXPECT_EQ(log->log_end_offset(), 5);
+}
+
+TEST(Log, AReopenedLogRollsOnAFullIndexAsOneThatStayedOpen) {
+  // A reopened active segment's indexes grow only at its first append; until then "full" must
+  // mean full at the capacity they will have, or the reopen would change whether that append
+  // rolls (the roll is decided before the append, from the same entries in both logs).
+  for (int before = 1; before <= 6; ++before) {
+    test::TempDir stayed, reopened;
+    LogConfig config;
+    config.index_bytes_max = 24;  // 3 offset entries, 2 time entries
+    config.index_interval_bytes = 1;
+    auto kept = open_log(stayed.path(), config);
+    {
+      auto log = open_log(reopened.path(), config);
+      for (int i = 0; i < before; ++i) {
+        append(*kept, {.record_count = 1, .base_timestamp = 1000 + i, .value_bytes = 50});
+        append(*log, {.record_count = 1, .base_timestamp = 1000 + i, .value_bytes = 50});
+      }
+      ASSERT_TRUE(log->close(true).is_ok());
+    }
+    auto log = open_log(reopened.path(), config, before, true);
+    append(*kept, {.record_count = 1, .base_timestamp = 2000, .value_bytes = 50});
+    append(*log, {.record_count = 1, .base_timestamp = 2000, .value_bytes = 50});
+    std::vector<std::int64_t> a, b;
+    for (const auto& segment : kept->segments()->segments) a.push_back(segment->base_offset());
+    for (const auto& segment : log->segments()->segments) b.push_back(segment->base_offset());
+    EXPECT_EQ(a, b) << "before=" << before;
+    if (before == 3) {
+      EXPECT_EQ(b, (std::vector<std::int64_t>{0, 3})) << "a full time index rolls";
+    }
+  }
 }
 
 TEST(Log, RandomizedAgainstModel) {
