@@ -198,6 +198,7 @@ def build_figures(results):
     # fetch.transfer=copy against the raw method it imitates.
     figures += fetch_figures("fetch MB/s with fetch.transfer=copy", "broker CPU s per fetched GB with fetch.transfer=copy",
                              get(s, "consume_copy", fetch_size), [copy])
+    figures += batch_written_figures(results)
     durable = get(s, "durable", "produce", "latency")
     fsync = get(limits, "fdatasync", "latency")
     figures.append(figure("durable produce p99 (1 x 1 KiB, acks=all)", get(durable, "p99_us"), "us",
@@ -220,6 +221,27 @@ def build_figures(results):
     figures.append(figure("clean restart of %s partitions" % n_part, get(scale, "restart", "serving_s"), "s",
                           "open+fstat+close every file of the data dir", get(scale, "open_files", "seconds"), "lower"))
     return figures
+
+
+def batch_written_figures(results):
+    """Informational (no goal): the median catch-up read of the default transfer and of
+    fetch.transfer=copy against the median of the raw method's rounds on a file written in
+    produce-batch-sized writes, as the broker's segments are (the goals' baselines read a file
+    written in 1 MiB writes)."""
+    batch = get(results, "limits", "file_to_socket_batch_written")
+    if not batch:
+        return []
+    fetch_size = str(results["profile"]["fetch_size"])
+    out = []
+    for phase, method, label in (("consume", "sendfile-nb", "fetch MB/s (catch-up)"),
+                                 ("consume_copy", "readwrite", "fetch MB/s with fetch.transfer=copy")):
+        rounds = [r["mb_per_s"] for r in batch["all_runs"] if r["method"] == method]
+        median = median_catch_up(get(results, "sluice", phase, fetch_size))
+        out.append(figure("%s, median of %d reads" % (label, get(median, "reads") or 0), get(median, "mb_per_s"), "MB/s",
+                          "raw %s 1 MiB calls on a file written in %d-byte writes, median of %d rounds (informational, no goal)"
+                          % (method.replace("readwrite", "read+write"), batch["write_bytes"], len(rounds)),
+                          statistics.median(rounds) if rounds else None, "higher"))
+    return out
 
 
 SUSTAINED_WRITE = "sustained buffered write (same length as a produce phase)"
