@@ -182,7 +182,7 @@ void Broker::stop() {
       for (const auto& [name, topic] : topics->by_name) {
         for (const auto& partition : topic->partitions) {
           if (partition->io_thread != index) continue;
-          Status closed = partition->log->close(true, storage::Durability::by_caller_syncfs);
+          Status closed = partition->log->close(true, storage::Durability::by_caller);
           if (!closed.is_ok()) {
             LOG_ERROR("log_close_failed", "topic=%s partition=%d error=\"%s\"", name.c_str(), partition->index,
                       closed.to_string().c_str());

@@ -409,7 +409,8 @@ std::shared_ptr<Partition> TopicRegistry::make_partition(const Topic& topic, std
   partition->message_bytes_max.store(settings.message_bytes_max);
   auto dir = log_dir_ / storage::partition_dir_name(topic.name, index);
   auto log = storage::Log::open(dir, settings.log, 0, true);
-  *status = log.is_ok() ? storage::write_partition_metadata(dir, topic.id) : log.status();
+  // Synced and published with the other new partitions' by make_partitions.
+  *status = log.is_ok() ? storage::write_new_partition_metadata(dir, topic.id) : log.status();
   if (!status->is_ok()) {
     LOG_ERROR("partition_create_failed", "topic=%s partition=%d error=\"%s\"", topic.name.c_str(), index,
               status->to_string().c_str());
@@ -431,16 +432,25 @@ Status TopicRegistry::make_partitions(Topic& topic, std::int32_t total_count, co
     }
     return failure;
   };
+  std::vector<std::filesystem::path> files, dirs;
   for (std::int32_t index = first; index < total_count; ++index) {
     Status made;
     auto partition = make_partition(topic, index, settings, &made);
     if (!made.is_ok()) return discard(index + 1, made);
+    files.push_back(partition->log->dir() / (std::string(storage::partition_metadata_file) + ".tmp"));
+    dirs.push_back(partition->log->dir());
     topic.partitions.push_back(std::move(partition));
   }
-  // The new partition directories' names in the log dir: each partition synced its own files and
-  // directory, not its entry in the parent. Without this a power cut after the answer could lose
+  // In batches (concurrent fsyncs share the file system's journal commits; one after another,
+  // 10,000 partitions took 20 s): every new metadata file is synced before it gets its final
+  // name, then the directories that hold those names and the segment files', then the log dir
+  // that holds the directories' names. Without the last, a power cut after the answer could lose
   // a partition directory, and a start refuses a topic with a gap in its partitions.
-  if (Status synced = storage::fsync_dir(log_dir_); !synced.is_ok()) {
+  Status synced = storage::fsync_all(files);
+  for (std::size_t i = 0; synced.is_ok() && i < dirs.size(); ++i) synced = storage::publish_partition_metadata(dirs[i]);
+  if (synced.is_ok()) synced = storage::fsync_all(dirs);
+  if (synced.is_ok()) synced = storage::fsync_dir(log_dir_);
+  if (!synced.is_ok()) {
     LOG_ERROR("partition_create_failed", "topic=%s error=\"%s\"", topic.name.c_str(), synced.to_string().c_str());
     return discard(total_count, synced);
   }

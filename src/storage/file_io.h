@@ -43,10 +43,10 @@ class FileIo {
 };
 
 // When a write becomes durable: `now`, before the call returns (fsyncs of the file and of its
-// directory), or `by_caller_syncfs`: the caller syncs the whole file system later (syncfs) and
-// trusts nothing written this way before that succeeded. A clean stop closes thousands of logs
-// and then syncs once, instead of several fsyncs per log.
-enum class Durability { now, by_caller_syncfs };
+// directory), or `by_caller`: the caller syncs later, for many writes at once, and trusts nothing
+// written this way before that succeeded. A clean stop closes thousands of logs and then syncs
+// the whole file system once (syncfs), instead of several fsyncs per log.
+enum class Durability { now, by_caller };
 
 // The process-wide FileIo. Requires for set_file_io: no log is open; `io` outlives its use.
 FileIo& file_io();

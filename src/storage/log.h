@@ -170,10 +170,10 @@ class Log {
   // gives back the log's preallocated blocks; when clean, then flushes everything and writes the
   // producer snapshot <log end>.snapshot (removing older ones). No append after. An offline log
   // is only sealed, and a clean close of it fails (so no clean-shutdown marker is written).
-  // With Durability::by_caller_syncfs nothing is fsynced and the recovery point stays where it
+  // With Durability::by_caller nothing is fsynced and the recovery point stays where it
   // was: the caller syncs the file system, then calls mark_durable_to_end().
   Status close(bool clean, Durability durability = Durability::now);
-  // After close(true, by_caller_syncfs) and a successful syncfs of the log's file system begun
+  // After close(true, by_caller) and a successful syncfs of the log's file system begun
   // after it: the recovery point moves to the log end (what the checkpoint then records).
   void mark_durable_to_end();
 

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <mutex>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "base/assert.h"
 #include "storage/segment.h"
@@ -93,7 +96,7 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
   file_io().close(fd);
   if (!written.is_ok()) return written;
   if (file_io().rename(temp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "rename " + path.string());
-  if (durability == Durability::by_caller_syncfs) return Status::ok();
+  if (durability == Durability::by_caller) return Status::ok();
   auto parent = path.parent_path();
   return fsync_dir(parent.empty() ? std::filesystem::path(".") : parent);
 }
@@ -244,9 +247,60 @@ Result<std::optional<Uuid>> read_partition_metadata(const std::filesystem::path&
   return std::optional<Uuid>(*id);
 }
 
+namespace {
+std::string partition_metadata_text(const Uuid& topic_id) { return "version: 0\ntopic_id: " + topic_id.to_base64() + "\n"; }
+std::filesystem::path partition_metadata_tmp(const std::filesystem::path& partition_dir) {
+  return partition_dir / (std::string(partition_metadata_file) + ".tmp");
+}
+}  // namespace
+
 Status write_partition_metadata(const std::filesystem::path& partition_dir, const Uuid& topic_id) {
-  return write_file_atomically(partition_dir / partition_metadata_file,
-                               "version: 0\ntopic_id: " + topic_id.to_base64() + "\n");
+  return write_file_atomically(partition_dir / partition_metadata_file, partition_metadata_text(topic_id));
+}
+
+Status write_new_partition_metadata(const std::filesystem::path& partition_dir, const Uuid& topic_id) {
+  auto path = partition_metadata_tmp(partition_dir);
+  int fd = file_io().open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::from_errno(errno, "open " + path.string());
+  std::string content = partition_metadata_text(topic_id);
+  Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
+  file_io().close(fd);
+  return written;
+}
+
+Status publish_partition_metadata(const std::filesystem::path& partition_dir) {
+  auto from = partition_metadata_tmp(partition_dir), to = partition_dir / partition_metadata_file;
+  if (file_io().rename(from.c_str(), to.c_str()) != 0) return Status::from_errno(errno, "rename " + to.string());
+  return Status::ok();
+}
+
+Status fsync_all(const std::vector<std::filesystem::path>& paths, std::size_t parallel) {
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;
+  Status first_failure;
+  auto work = [&] {
+    for (std::size_t i = next++; i < paths.size(); i = next++) {
+      Status synced;
+      int fd = file_io().open(paths[i].c_str(), O_RDONLY | O_CLOEXEC, 0);
+      if (fd < 0) {
+        synced = Status::from_errno(errno, "open " + paths[i].string());
+      } else {
+        if (file_io().fsync(fd) != 0) synced = Status::from_errno(errno, "fsync " + paths[i].string());
+        file_io().close(fd);
+      }
+      if (!synced.is_ok()) {
+        std::lock_guard lock(mutex);
+        if (first_failure.is_ok()) first_failure = synced;
+      }
+    }
+  };
+  std::size_t helpers = std::min(std::max<std::size_t>(parallel, 1), paths.size()) - (paths.empty() ? 0 : 1);
+  std::vector<std::thread> threads;
+  threads.reserve(helpers);
+  for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
+  work();  // the calling thread is one of the `parallel`
+  for (auto& thread : threads) thread.join();
+  return first_failure;
 }
 
 // ---------------------------------------------------------------- leader-epoch-checkpoint

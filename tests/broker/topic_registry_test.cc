@@ -127,7 +127,8 @@ class SyncRecordingFileIo : public storage::FileIo {
 };
 
 // A created partition's directory is a new entry in the log dir: the creation must sync the log
-// dir before it answers, or a power cut could lose a whole partition directory.
+// dir before it answers, or a power cut could lose a whole partition directory; and each
+// partition's own files and directory before that.
 TEST(TopicRegistry, CreationSyncsTheLogDirectory) {
   TempDir dir;
   Config config;
@@ -141,6 +142,14 @@ TEST(TopicRegistry, CreationSyncsTheLogDirectory) {
     auto created = registry.create("durable", 2, {}, false);
     ASSERT_EQ(created.error, ErrorCode::none) << created.message;
     EXPECT_TRUE(io.synced(dir.path)) << "the log dir was not synced after creating durable-0 and -1";
+    for (const char* name : {"durable-0", "durable-1"}) {
+      // Each new partition's metadata was synced under its temporary name, then renamed, and its
+      // directory (holding that name and the segment files') synced.
+      EXPECT_TRUE(io.synced(dir.path / name / "partition.metadata.tmp")) << name;
+      EXPECT_TRUE(io.synced(dir.path / name)) << name;
+      EXPECT_TRUE(std::filesystem::exists(dir.path / name / "partition.metadata")) << name;
+      EXPECT_FALSE(std::filesystem::exists(dir.path / name / "partition.metadata.tmp")) << name;
+    }
     io.forget();
     auto grown = registry.add_partitions("durable", 3, false);
     ASSERT_EQ(grown.error, ErrorCode::none) << grown.message;

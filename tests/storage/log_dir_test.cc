@@ -3,7 +3,13 @@
 // partition directories are recognised by Kafka's naming rule.
 #include "storage/log_dir.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
 
 #include "test_dir.h"
 
@@ -82,6 +88,60 @@ TEST(LogDir, PartitionMetadataAndEpochs) {
   ASSERT_TRUE(write_leader_epoch_checkpoint(path, epochs).is_ok());
   EXPECT_EQ(test::read_file(path), "0\n3\n0 0\n2 100\n5 1234\n");
   EXPECT_EQ(read_leader_epoch_checkpoint(path).value(), epochs);
+}
+
+// Counts fsyncs by path (from any thread).
+class FsyncCountingFileIo : public FileIo {
+ public:
+  int open(const char* path, int flags, mode_t mode) override {
+    int fd = ::open(path, flags, mode);
+    std::lock_guard lock(mutex_);
+    if (fd >= 0) paths_[fd] = path;
+    return fd;
+  }
+  int fsync(int fd) override {
+    int rc = ::fsync(fd);
+    std::lock_guard lock(mutex_);
+    if (rc == 0) synced_[paths_[fd]]++;
+    return rc;
+  }
+  std::map<std::string, int> synced() {
+    std::lock_guard lock(mutex_);
+    return synced_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, std::string> paths_;
+  std::map<std::string, int> synced_;
+};
+
+TEST(LogDir, FsyncAllSyncsEveryPathOnceAndReportsAFailure) {
+  test::TempDir dir;
+  std::vector<std::filesystem::path> paths;
+  for (int i = 0; i < 100; ++i) {
+    auto sub = dir.path() / ("p-" + std::to_string(i));
+    std::filesystem::create_directories(sub);
+    write(sub / "f", "x");
+    paths.push_back(sub / "f");
+    paths.push_back(sub);
+  }
+  FsyncCountingFileIo io;
+  set_file_io(&io);
+  EXPECT_TRUE(fsync_all(paths, 8).is_ok());
+  auto synced = io.synced();
+  EXPECT_EQ(synced.size(), paths.size());
+  for (const auto& path : paths) EXPECT_EQ(synced[path.string()], 1) << path;
+  // A path that cannot be opened fails the call, and every other path is still synced.
+  auto with_missing = paths;
+  with_missing.insert(with_missing.begin() + 50, dir.path() / "missing");
+  Status failed = fsync_all(with_missing, 8);
+  set_file_io(nullptr);
+  EXPECT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.to_string().find("missing"), std::string::npos) << failed.to_string();
+  synced = io.synced();
+  for (const auto& path : paths) EXPECT_EQ(synced[path.string()], 2) << path;
+  EXPECT_TRUE(fsync_all({}, 8).is_ok());
 }
 
 TEST(LogDir, CleanShutdownMarker) {
