@@ -33,6 +33,8 @@ struct CreatePartitionsRequest;
 struct CreatePartitionsResponse;
 struct CreateTopicsRequest;
 struct CreateTopicsResponse;
+struct MetadataRequest;
+struct MetadataResponse;
 }  // namespace sluice::protocol
 
 namespace sluice::broker {
@@ -102,6 +104,8 @@ class Broker : public net::RequestHandler {
   void handle_api_versions(const RequestPtr& request);
   void handle_api_versions_unsupported(const RequestPtr& request);
   void handle_metadata(const RequestPtr& request);
+  // The Metadata answer, creating the unknown topics it may create (auto.create.topics.enable).
+  protocol::MetadataResponse metadata(const protocol::MetadataRequest& body, std::int16_t version);
   void handle_produce(const RequestPtr& request);
   void handle_fetch(const RequestPtr& request);
   void handle_list_offsets(const RequestPtr& request);

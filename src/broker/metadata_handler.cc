@@ -1,5 +1,5 @@
 // Metadata: this broker is every partition's leader and the controller; topics are created on
-// demand when auto.create.topics.enable and the request allow it.
+// demand when auto.create.topics.enable and the request allow it (then on the admin thread).
 #include "broker/respond.h"
 #include "protocol/metadata.h"
 
@@ -34,10 +34,22 @@ protocol::MetadataResponse::Topic topic_error(ErrorCode error, std::optional<std
 }  // namespace
 
 void Broker::handle_metadata(const RequestPtr& request) {
-  protocol::MetadataRequest body;
-  if (!decode_body(*request, body)) return;
+  auto body = std::make_shared<protocol::MetadataRequest>();
+  if (!decode_body(*request, *body)) return;
   reserve(*request);
   const std::int16_t version = request->header.api_version;
+  // A topic to create makes its partitions' directories and files (with fsyncs): then the whole
+  // answer is built on the admin thread, as CreateTopics is, so the network thread goes on.
+  bool creates = false;
+  if (body->topics.has_value() && config_.topic_auto_create && (version < 4 || body->allow_auto_topic_creation)) {
+    for (const auto& wanted : *body->topics)
+      if (wanted.name && TopicRegistry::valid_topic_name(*wanted.name) && !registry_->find(*wanted.name)) creates = true;
+  }
+  if (creates) return respond_after(admin_thread_->loop(), request, [this, body, version] { return metadata(*body, version); });
+  respond(*request, metadata(*body, version));
+}
+
+protocol::MetadataResponse Broker::metadata(const protocol::MetadataRequest& body, std::int16_t version) {
   protocol::MetadataResponse response;
   auto [host, port] = advertised_endpoint();
   response.brokers.push_back({config_.node_id, host, port, std::nullopt});
@@ -48,7 +60,7 @@ void Broker::handle_metadata(const RequestPtr& request) {
   if (all_topics) {
     auto topics = registry_->snapshot();
     for (const auto& [name, topic] : topics->by_name) response.topics.push_back(describe(*topic, config_.node_id));
-    return respond(*request, response);
+    return response;
   }
   bool may_create = config_.topic_auto_create && (version < 4 || body.allow_auto_topic_creation);
   for (const auto& wanted : *body.topics) {
@@ -72,7 +84,7 @@ void Broker::handle_metadata(const RequestPtr& request) {
       response.topics.push_back(topic_error(error, name, Uuid{}));
     }
   }
-  respond(*request, response);
+  return response;
 }
 
 }  // namespace sluice::broker

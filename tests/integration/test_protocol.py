@@ -219,6 +219,27 @@ def test_topic_creation_does_not_hold_the_network_thread():
         b.assert_alive()
 
 
+@harness.timeout(180)
+def test_metadata_auto_creation_does_not_hold_the_network_thread():
+    """The same for a topic that a Metadata request creates (auto.create.topics.enable, with
+    num.partitions 3,000): while A's Metadata waits for the admin thread to make the partitions,
+    B's Metadata on the same network thread is answered, and A's answer then describes them all."""
+    import select
+    with Broker({"num.network.threads": 1, "num.partitions": 3000}, name="proto-auto-admin") as b:
+        with b.client(timeout=150.0) as a, b.client() as c:
+            v = a.pick(kproto.METADATA, 1)
+            body = {"topics": [{"name": "auto-wide"}], "allow_auto_topic_creation": True}
+            cid = a.send_request(kproto.METADATA, v, kproto.METADATA_REQ.encode(v, body))
+            meta, _ = c.metadata(["other"], auto_create=False)
+            assert meta["topics"][0]["error_code"] == kproto.UNKNOWN_TOPIC_OR_PARTITION, meta
+            readable, _, _ = select.select([a.sock], [], [], 0)
+            assert not readable, "the creating Metadata answered before a Metadata sent after it: was it that fast?"
+            resp = a.recv_response(kproto.METADATA, v, cid, timeout=150.0)
+            assert resp["topics"][0]["error_code"] == 0, resp["topics"][0]["error_code"]
+            assert len(resp["topics"][0]["partitions"]) == 3000
+        b.assert_alive()
+
+
 @harness.timeout(60)
 def test_create_topics_errors():
     with Broker({"num.partitions": 4}, name="proto-ct") as b:
