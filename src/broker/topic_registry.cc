@@ -437,7 +437,7 @@ Status TopicRegistry::make_partitions(Topic& topic, std::int32_t total_count, co
     Status made;
     auto partition = make_partition(topic, index, settings, &made);
     if (!made.is_ok()) return discard(index + 1, made);
-    files.push_back(partition->log->dir() / (std::string(storage::partition_metadata_file) + ".tmp"));
+    files.push_back(storage::partition_metadata_tmp(partition->log->dir()));
     dirs.push_back(partition->log->dir());
     topic.partitions.push_back(std::move(partition));
   }

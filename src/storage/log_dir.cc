@@ -83,18 +83,22 @@ Result<std::vector<std::vector<std::string_view>>> read_checkpoint_lines(const s
   return entries;
 }
 
+// Writes `content` as the whole of the file at `path` (created or truncated), fsynced when `sync`.
+Status write_new_file(const std::filesystem::path& path, std::string_view content, bool sync) {
+  int fd = file_io().open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::from_errno(errno, "open " + path.string());
+  Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
+  if (written.is_ok() && sync && file_io().fsync(fd) != 0) written = Status::from_errno(errno, "fsync " + path.string());
+  file_io().close(fd);
+  return written;
+}
+
 }  // namespace
 
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content, Durability durability) {
   std::filesystem::path temp = path;
   temp += ".tmp";
-  int fd = file_io().open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::from_errno(errno, "open " + temp.string());
-  Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
-  if (written.is_ok() && durability == Durability::now && file_io().fsync(fd) != 0)
-    written = Status::from_errno(errno, "fsync " + temp.string());
-  file_io().close(fd);
-  if (!written.is_ok()) return written;
+  if (Status written = write_new_file(temp, content, durability == Durability::now); !written.is_ok()) return written;
   if (file_io().rename(temp.c_str(), path.c_str()) != 0) return Status::from_errno(errno, "rename " + path.string());
   if (durability == Durability::by_caller) return Status::ok();
   auto parent = path.parent_path();
@@ -249,23 +253,18 @@ Result<std::optional<Uuid>> read_partition_metadata(const std::filesystem::path&
 
 namespace {
 std::string partition_metadata_text(const Uuid& topic_id) { return "version: 0\ntopic_id: " + topic_id.to_base64() + "\n"; }
+}  // namespace
+
 std::filesystem::path partition_metadata_tmp(const std::filesystem::path& partition_dir) {
   return partition_dir / (std::string(partition_metadata_file) + ".tmp");
 }
-}  // namespace
 
 Status write_partition_metadata(const std::filesystem::path& partition_dir, const Uuid& topic_id) {
   return write_file_atomically(partition_dir / partition_metadata_file, partition_metadata_text(topic_id));
 }
 
 Status write_new_partition_metadata(const std::filesystem::path& partition_dir, const Uuid& topic_id) {
-  auto path = partition_metadata_tmp(partition_dir);
-  int fd = file_io().open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::from_errno(errno, "open " + path.string());
-  std::string content = partition_metadata_text(topic_id);
-  Status written = pwrite_full(fd, reinterpret_cast<const std::byte*>(content.data()), content.size(), 0);
-  file_io().close(fd);
-  return written;
+  return write_new_file(partition_metadata_tmp(partition_dir), partition_metadata_text(topic_id), false);
 }
 
 Status publish_partition_metadata(const std::filesystem::path& partition_dir) {

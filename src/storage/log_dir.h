@@ -66,6 +66,7 @@ Status write_partition_metadata(const std::filesystem::path& partition_dir, cons
 // then syncs the directory). A start removes a leftover .tmp (Log::open) and loads a partition
 // without partition.metadata (the topic gets an id then).
 Status write_new_partition_metadata(const std::filesystem::path& partition_dir, const Uuid& topic_id);
+std::filesystem::path partition_metadata_tmp(const std::filesystem::path& partition_dir);  // the file it writes
 Status publish_partition_metadata(const std::filesystem::path& partition_dir);
 // fsyncs every path (files or directories), up to `parallel` at once; the first failure is the
 // result (every path is still tried). On ext4 each fsync of a new file waits for a journal commit,
