@@ -69,12 +69,13 @@ Result<std::unique_ptr<Log>> Log::open(std::filesystem::path dir, const LogConfi
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::from_errno(ec.value(), "create " + dir.string());
   std::unique_ptr<Log> log(new Log(std::move(dir), config));
-  if (Status s = log->load_segments(recovery_point, clean_shutdown); !s.is_ok()) return s;
-  if (Status s = log->rebuild_producer_state(); !s.is_ok()) return s;
+  std::vector<std::int64_t> snapshots;
+  if (Status s = log->load_segments(recovery_point, clean_shutdown, &snapshots); !s.is_ok()) return s;
+  if (Status s = log->rebuild_producer_state(std::move(snapshots)); !s.is_ok()) return s;
   return log;
 }
 
-Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
+Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown, std::vector<std::int64_t>* snapshots) {
   // One listing of the directory serves the whole open (10,000 partitions start in about a second,
   // so each listing is a measurable share); a second one only after an interrupted clean was
   // finished.
@@ -88,7 +89,6 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
   }
   std::vector<std::int64_t> bases;
   bool has_epoch_checkpoint = false;
-  listed_snapshots_.clear();
   std::error_code ec;
   for (const std::string& name : names.value()) {
     if (ends_with(name, ".deleted") || ends_with(name, ".cleaned") || ends_with(name, ".tmp")) {
@@ -101,7 +101,7 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
     }
     if (name == leader_epoch_checkpoint_file) has_epoch_checkpoint = true;
     if (auto base = parse_segment_name(name, ".log")) bases.push_back(*base);
-    if (auto offset = parse_segment_name(name, ".snapshot")) listed_snapshots_.push_back(*offset);
+    if (auto offset = parse_segment_name(name, ".snapshot")) snapshots->push_back(*offset);
   }
   std::sort(bases.begin(), bases.end());
 
@@ -199,10 +199,8 @@ Status Log::load_segments(std::int64_t recovery_point, bool clean_shutdown) {
 // The offset of the snapshot to load (the latest at or below the log end, from the last clean
 // close), or the log start when none. Deletes the others: those past the end lost their batches to
 // recovery; older ones are superseded.
-std::int64_t Log::load_producer_snapshot() {
+std::int64_t Log::load_producer_snapshot(std::vector<std::int64_t> offsets) {
   std::int64_t start = log_start_offset(), end = log_end_offset();
-  std::vector<std::int64_t> offsets = std::move(listed_snapshots_);
-  listed_snapshots_ = {};
   std::sort(offsets.rbegin(), offsets.rend());
   std::optional<std::int64_t> loaded;
   std::error_code ec;
@@ -222,12 +220,12 @@ std::int64_t Log::load_producer_snapshot() {
   return loaded.value_or(start);
 }
 
-Status Log::rebuild_producer_state() {
+Status Log::rebuild_producer_state(std::vector<std::int64_t> snapshots) {
   // Loads the snapshot, then reads the batch headers after it (headers only, never the records)
   // through BatchHeaderScanner. After a clean close that is nothing; without a snapshot (first
   // open, or a crash before any clean close) it is every header of the log.
   producer_state_.clear();
-  std::int64_t scan_from = load_producer_snapshot();
+  std::int64_t scan_from = load_producer_snapshot(std::move(snapshots));
   auto snapshot = segments();
   std::size_t first = floor_segment(*snapshot, scan_from).value_or(0);
   for (std::size_t i = first; i < snapshot->segments.size(); ++i) {

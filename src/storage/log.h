@@ -230,7 +230,8 @@ class Log {
 
  private:
   Log(std::filesystem::path dir, const LogConfig& config);
-  Status load_segments(std::int64_t recovery_point, bool clean_shutdown);
+  // Adds the offsets of the snapshot files it lists to *snapshots (for rebuild_producer_state).
+  Status load_segments(std::int64_t recovery_point, bool clean_shutdown, std::vector<std::int64_t>* snapshots);
   // At open, before the segments are listed (log_clean.cc): deletes *.cleaned files and completes
   // an interrupted swap: for each <base>.log.swap, deletes the segment files whose base lies in
   // [base, the swap segment's next offset), then renames every *.swap file to its final name.
@@ -240,8 +241,9 @@ class Log {
                    std::int64_t max_timestamp, std::int64_t now_ms) const;
   void publish(std::vector<std::shared_ptr<Segment>> list);
   Status assign_epoch(std::int32_t epoch, std::int64_t start_offset);
-  Status rebuild_producer_state();
-  std::int64_t load_producer_snapshot();
+  // `snapshots`: the offsets of the directory's snapshot files, as load_segments listed them.
+  Status rebuild_producer_state(std::vector<std::int64_t> snapshots);
+  std::int64_t load_producer_snapshot(std::vector<std::int64_t> offsets);
   // Writes <offset>.snapshot; removes every other snapshot when `only`, all but the newest other.
   Status write_producer_snapshot(std::int64_t offset, bool only, Durability durability = Durability::now);
 
@@ -273,7 +275,6 @@ class Log {
     std::uint32_t crc;
   };
   std::optional<SnapshotOnDisk> snapshot_on_disk_;
-  std::vector<std::int64_t> listed_snapshots_;  // open only: snapshot offsets of the one listing
 };
 
 }  // namespace sluice::storage
