@@ -5,14 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <mutex>
 #include <sstream>
 #include <system_error>
-#include <thread>
 
 #include "base/assert.h"
+#include "base/parallel.h"
 #include "storage/segment.h"
 
 namespace sluice::storage {
@@ -274,31 +273,14 @@ Status publish_partition_metadata(const std::filesystem::path& partition_dir) {
 }
 
 Status fsync_all(const std::vector<std::filesystem::path>& paths, std::size_t parallel) {
-  std::atomic<std::size_t> next{0};
   std::mutex mutex;
   Status first_failure;
-  auto work = [&] {
-    for (std::size_t i = next++; i < paths.size(); i = next++) {
-      Status synced;
-      int fd = file_io().open(paths[i].c_str(), O_RDONLY | O_CLOEXEC, 0);
-      if (fd < 0) {
-        synced = Status::from_errno(errno, "open " + paths[i].string());
-      } else {
-        if (file_io().fsync(fd) != 0) synced = Status::from_errno(errno, "fsync " + paths[i].string());
-        file_io().close(fd);
-      }
-      if (!synced.is_ok()) {
-        std::lock_guard lock(mutex);
-        if (first_failure.is_ok()) first_failure = synced;
-      }
-    }
-  };
-  std::size_t helpers = std::min(std::max<std::size_t>(parallel, 1), paths.size()) - (paths.empty() ? 0 : 1);
-  std::vector<std::thread> threads;
-  threads.reserve(helpers);
-  for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back(work);
-  work();  // the calling thread is one of the `parallel`
-  for (auto& thread : threads) thread.join();
+  for_each_parallel(paths.size(), parallel, [&](std::size_t i) {
+    Status synced = fsync_path(paths[i]);
+    if (synced.is_ok()) return;
+    std::lock_guard lock(mutex);
+    if (first_failure.is_ok()) first_failure = synced;
+  });
   return first_failure;
 }
 

@@ -45,15 +45,17 @@ Status pwrite_full(int fd, const std::byte* data, std::size_t bytes, std::uint64
   return Status::ok();
 }
 
-Status fsync_dir(const std::filesystem::path& dir) {
-  int fd = file_io().open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::from_errno(errno, "open dir " + dir.string());
+Status fsync_path(const std::filesystem::path& path, int open_flags) {
+  int fd = file_io().open(path.c_str(), O_RDONLY | O_CLOEXEC | open_flags, 0);
+  if (fd < 0) return Status::from_errno(errno, "open " + path.string());
   int rc = file_io().fsync(fd);
   int saved = errno;
   file_io().close(fd);
-  if (rc != 0) return Status::from_errno(saved, "fsync dir " + dir.string());
+  if (rc != 0) return Status::from_errno(saved, "fsync " + path.string());
   return Status::ok();
 }
+
+Status fsync_dir(const std::filesystem::path& dir) { return fsync_path(dir, O_DIRECTORY); }
 
 // ---------------------------------------------------------------- BatchHeaderScanner
 

@@ -127,6 +127,8 @@ class BatchHeaderScanner {
 // pread until `bytes` are read or EOF; returns bytes read.
 Result<std::size_t> pread_full(int fd, std::byte* out, std::size_t bytes, std::uint64_t position);
 Status pwrite_full(int fd, const std::byte* data, std::size_t bytes, std::uint64_t position);
-Status fsync_dir(const std::filesystem::path& dir);
+// Opens `path` (O_RDONLY | open_flags), fsyncs and closes it.
+Status fsync_path(const std::filesystem::path& path, int open_flags = 0);
+Status fsync_dir(const std::filesystem::path& dir);  // fsync_path with O_DIRECTORY
 
 }  // namespace sluice::storage
