@@ -106,6 +106,9 @@ class Broker : public net::RequestHandler {
   void handle_metadata(const RequestPtr& request);
   // The Metadata answer, creating the unknown topics it may create (auto.create.topics.enable).
   protocol::MetadataResponse metadata(const protocol::MetadataRequest& body, std::int16_t version);
+  // Whether a Metadata request may create the topics it names: the broker allows it and so does
+  // the request (v4+ says so in allow_auto_topic_creation; earlier versions always may).
+  bool may_auto_create(const protocol::MetadataRequest& body, std::int16_t version) const;
   void handle_produce(const RequestPtr& request);
   void handle_fetch(const RequestPtr& request);
   void handle_list_offsets(const RequestPtr& request);

@@ -41,12 +41,16 @@ void Broker::handle_metadata(const RequestPtr& request) {
   // A topic to create makes its partitions' directories and files (with fsyncs): then the whole
   // answer is built on the admin thread, as CreateTopics is, so the network thread goes on.
   bool creates = false;
-  if (body->topics.has_value() && config_.topic_auto_create && (version < 4 || body->allow_auto_topic_creation)) {
+  if (body->topics.has_value() && may_auto_create(*body, version)) {
     for (const auto& wanted : *body->topics)
       if (wanted.name && TopicRegistry::valid_topic_name(*wanted.name) && !registry_->find(*wanted.name)) creates = true;
   }
   if (creates) return respond_after(admin_thread_->loop(), request, [this, body, version] { return metadata(*body, version); });
   respond(*request, metadata(*body, version));
+}
+
+bool Broker::may_auto_create(const protocol::MetadataRequest& body, std::int16_t version) const {
+  return config_.topic_auto_create && (version < 4 || body.allow_auto_topic_creation);
 }
 
 protocol::MetadataResponse Broker::metadata(const protocol::MetadataRequest& body, std::int16_t version) {
@@ -62,7 +66,7 @@ protocol::MetadataResponse Broker::metadata(const protocol::MetadataRequest& bod
     for (const auto& [name, topic] : topics->by_name) response.topics.push_back(describe(*topic, config_.node_id));
     return response;
   }
-  bool may_create = config_.topic_auto_create && (version < 4 || body.allow_auto_topic_creation);
+  const bool may_create = may_auto_create(body, version);
   for (const auto& wanted : *body.topics) {
     if (!wanted.name.has_value()) {
       auto topic = registry_->find(wanted.topic_id);
