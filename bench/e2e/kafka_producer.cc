@@ -117,7 +117,7 @@ void run_producer(const ProducerConfig& config, ProducerResult* result) {
   BatchMaker maker(shape, config.seed);
   RequestPrefix prefix = build_prefix(config.topic, config.acks, config.timeout_ms);
   int fd = connect_tcp(config.host, config.port, config.timeout_ms);
-  FrameReader reader(1 << 20, 64 * 1024);
+  FrameReader reader(fd, 1 << 20);
   std::vector<InFlight> ring(static_cast<std::size_t>(config.window));
   std::size_t ring_head = 0, in_flight = 0;
   std::int32_t correlation_id = 0;
@@ -178,7 +178,7 @@ void run_producer(const ProducerConfig& config, ProducerResult* result) {
       timespec timeout{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
       if (ppoll(&pfd, 1, &timeout, nullptr) <= 0) continue;
     }
-    std::span<std::byte> frame = reader.next(fd);
+    std::span<std::byte> frame = reader.next();
     std::int64_t received = now_ns();
     const InFlight& sent = ring[ring_head];
     ring_head = (ring_head + 1) % ring.size();

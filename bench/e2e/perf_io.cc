@@ -90,52 +90,9 @@ void receive_exact(int fd, void* data, std::size_t bytes) {
   }
 }
 
-FrameReader::FrameReader(std::size_t frame_bytes_max, std::size_t chunk_bytes)
-    : buffer_(chunk_bytes * 2), frame_bytes_max_(frame_bytes_max), chunk_bytes_(chunk_bytes) {}
-
-bool FrameReader::frame_buffered() const {
-  if (end_ - begin_ < 4) return false;
-  std::uint32_t size = load_be32(buffer_.data() + begin_);
-  return end_ - begin_ >= 4 + std::size_t{size};
-}
-
-void FrameReader::compact() {
-  if (begin_ == 0) return;
-  std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-  end_ -= begin_;
-  begin_ = 0;
-}
-
-std::span<std::byte> FrameReader::next(int fd) {
-  std::size_t need = 4;
-  for (;;) {
-    std::size_t have = end_ - begin_;
-    if (have >= 4) {
-      std::uint32_t size = load_be32(buffer_.data() + begin_);
-      if (size > frame_bytes_max_) fail("frame of %u bytes exceeds the limit %zu", size, frame_bytes_max_);
-      need = 4 + std::size_t{size};
-      if (have >= need) {
-        std::span<std::byte> frame(buffer_.data() + begin_ + 4, size);
-        begin_ += need;
-        return frame;
-      }
-    }
-    // Make room for the rest of this frame plus a chunk, so several small frames arrive per recv.
-    if (buffer_.size() - begin_ < need + chunk_bytes_) {
-      compact();
-      if (buffer_.size() < need + chunk_bytes_) buffer_.resize(need + chunk_bytes_);
-    }
-    ssize_t n = recv(fd, buffer_.data() + end_, buffer_.size() - end_, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) fail("recv: connection closed by the peer");
-    if (n < 0) fail("recv: %s", std::strerror(errno));
-    end_ += static_cast<std::size_t>(n);
-  }
-}
-
 StreamReader::StreamReader(int fd, std::size_t buffer_bytes) : fd_(fd), buffer_(buffer_bytes) {}
 
-const std::byte* StreamReader::peek(std::size_t n) {
+std::byte* StreamReader::peek(std::size_t n) {
   while (end_ - begin_ < n) {
     if (buffer_.size() - begin_ < n) {  // the rest of n does not fit after begin_: move to the start
       std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
@@ -185,6 +142,22 @@ std::int64_t StreamReader::get_i64() {
   auto v = static_cast<std::int64_t>(load_be64(peek(8)));
   consume(8);
   return v;
+}
+
+FrameReader::FrameReader(int fd, std::size_t frame_bytes_max, std::size_t buffer_bytes)
+    : stream_(fd, buffer_bytes), frame_bytes_max_(frame_bytes_max) {}
+
+bool FrameReader::frame_buffered() const {
+  auto bytes = stream_.buffered();
+  return bytes.size() >= 4 && bytes.size() - 4 >= load_be32(bytes.data());
+}
+
+std::span<std::byte> FrameReader::next() {
+  const std::uint32_t size = load_be32(stream_.peek(4));
+  if (size > frame_bytes_max_) fail("frame of %u bytes exceeds the limit %zu", size, frame_bytes_max_);
+  std::byte* frame = stream_.peek(4 + std::size_t{size});
+  stream_.consume(4 + std::size_t{size});  // the bytes stay in place until the next peek
+  return {frame + 4, size};
 }
 
 void pin_thread(int cpu) {

@@ -26,26 +26,6 @@ void send_all(int fd, const void* data, std::size_t bytes);
 // Receives exactly `bytes`; fails the process on error, EOF or timeout.
 void receive_exact(int fd, void* data, std::size_t bytes);
 
-// Cuts a TCP byte stream into frames of [i32 size][size bytes]. The buffer grows to the largest
-// frame seen (bounded by frame_bytes_max) and is reused: no allocation per frame after warm-up.
-class FrameReader {
- public:
-  explicit FrameReader(std::size_t frame_bytes_max, std::size_t chunk_bytes = 256 * 1024);
-  // The next whole frame's payload (after the size), reading from fd as needed (blocking).
-  // The span stays valid until the next call. Fails the process on error, EOF or timeout.
-  std::span<std::byte> next(int fd);
-  // True when a whole frame is already buffered (next() will not block).
-  bool frame_buffered() const;
-
- private:
-  void compact();
-  std::vector<std::byte> buffer_;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-  std::size_t frame_bytes_max_;
-  std::size_t chunk_bytes_;
-};
-
 // Reads a TCP byte stream through one fixed buffer that is reused from its start whenever it has
 // been consumed, so a long message (a 32 MiB Fetch response) is copied out of the kernel into the
 // same hot buffer again and again, as a lean client's receive loop does, rather than across a
@@ -55,10 +35,12 @@ class FrameReader {
 class StreamReader {
  public:
   StreamReader(int fd, std::size_t buffer_bytes);
-  // The next n bytes, buffered and not consumed; valid until the next call. Grows the buffer when
-  // n exceeds it.
-  const std::byte* peek(std::size_t n);
+  // The next n bytes, buffered and not consumed; valid until the next peek, skip or get (consume
+  // leaves them in place). Grows the buffer when n exceeds it.
+  std::byte* peek(std::size_t n);
   void consume(std::size_t n);
+  // The bytes already received and not consumed (never reads).
+  std::span<const std::byte> buffered() const { return {buffer_.data() + begin_, end_ - begin_}; }
   // Consumes n bytes, which need not fit the buffer.
   void skip(std::uint64_t n);
   std::int16_t get_i16();
@@ -73,6 +55,22 @@ class StreamReader {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::uint64_t position_ = 0;
+};
+
+// Cuts a TCP byte stream into frames of [i32 size][size bytes], read through a StreamReader:
+// no allocation per frame once the buffer holds the largest frame (bounded by frame_bytes_max).
+class FrameReader {
+ public:
+  FrameReader(int fd, std::size_t frame_bytes_max, std::size_t buffer_bytes = 128 * 1024);
+  // The next whole frame's payload (after the size), reading as needed (blocking). The span stays
+  // valid until the next call. Fails the process on error, EOF, timeout or an oversized frame.
+  std::span<std::byte> next();
+  // True when a whole frame is already buffered (next() will not block).
+  bool frame_buffered() const;
+
+ private:
+  StreamReader stream_;
+  std::size_t frame_bytes_max_;
 };
 
 // Pins the calling thread to `cpu` (no-op for cpu < 0). Fails the process when it cannot.
