@@ -1,13 +1,16 @@
 #include "broker/topic_registry.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <sstream>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/parallel.h"
 #include "storage/segment.h"
 
 namespace sluice::broker {
@@ -307,6 +310,13 @@ Status TopicRegistry::prepare_loaded_log(Partition& partition) const {
   return Status::ok();
 }
 
+std::size_t TopicRegistry::recovery_threads() const {
+  if (config_.recovery_threads > 0) return static_cast<std::size_t>(config_.recovery_threads);
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 1;
+  return static_cast<std::size_t>(std::max(CPU_COUNT(&allowed), 1));
+}
+
 Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint& recovery_points,
                            const storage::OffsetCheckpoint& log_start_offsets) {
   // A topic deletion cut short by a crash leaves <topic>-<partition>.<id>-delete: finish it.
@@ -325,6 +335,18 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
   auto configs = load_topic_configs();
   if (!configs.is_ok()) return configs.status();
   auto map = std::make_shared<TopicMap>();
+  // Each partition's log is opened (and, after a crash, recovered from its recovery point) on one
+  // of num.recovery.threads.per.data.dir threads; the topics are put together afterwards in
+  // directory order, so the first failure in that order is the one reported.
+  struct Loading {
+    const storage::PartitionDir* dir;
+    std::shared_ptr<Topic> topic;
+    std::shared_ptr<Partition> partition;
+    std::optional<Uuid> topic_id;  // from partition.metadata
+    Status status;
+  };
+  std::vector<Loading> loading;
+  loading.reserve(dirs.value().size());
   for (const auto& dir : dirs.value()) {
     auto& topic = map->by_name[dir.topic];
     if (!topic) {
@@ -339,24 +361,41 @@ Status TopicRegistry::load(bool clean_shutdown, const storage::OffsetCheckpoint&
     partition->io_thread = owner_for(dir.topic, dir.partition);
     partition->settings = settings_for(topic->configs);
     partition->message_bytes_max.store(partition->settings.message_bytes_max);
-    auto id = storage::read_partition_metadata(dir.path);
-    if (!id.is_ok()) return id.status();
-    if (id.value().has_value()) {
-      if (!topic->id.is_zero() && !(topic->id == *id.value()))
-        return Status::error("partition " + dir.path.string() + " has a different topic id than its siblings");
-      topic->id = *id.value();
+    loading.push_back({&dir, topic, std::move(partition), std::nullopt, Status::ok()});
+  }
+  for_each_parallel(loading.size(), recovery_threads(), [&](std::size_t i) {
+    Loading& item = loading[i];
+    Partition& partition = *item.partition;
+    auto id = storage::read_partition_metadata(item.dir->path);
+    if (!id.is_ok()) {
+      item.status = id.status();
+      return;
     }
-    auto point = recovery_points.find({dir.topic, dir.partition});
+    item.topic_id = id.value();
+    auto point = recovery_points.find({partition.topic, partition.index});
     std::int64_t recovery_point = point == recovery_points.end() ? 0 : point->second;
-    auto log = storage::Log::open(dir.path, partition->settings.log, recovery_point, clean_shutdown);
-    if (!log.is_ok()) return log.status();
-    partition->log = std::move(log).value();
-    if (auto start = log_start_offsets.find({dir.topic, dir.partition}); start != log_start_offsets.end())
-      partition->log->restore_log_start_offset(start->second);
-    if (Status s = prepare_loaded_log(*partition); !s.is_ok()) return s;
-    auto epochs = partition->log->epoch_entries();
-    if (!epochs.empty()) partition->leader_epoch = epochs.back().epoch;
-    topic->partitions.push_back(std::move(partition));
+    auto log = storage::Log::open(item.dir->path, partition.settings.log, recovery_point, clean_shutdown);
+    if (!log.is_ok()) {
+      item.status = log.status();
+      return;
+    }
+    partition.log = std::move(log).value();
+    if (auto start = log_start_offsets.find({partition.topic, partition.index}); start != log_start_offsets.end())
+      partition.log->restore_log_start_offset(start->second);
+    item.status = prepare_loaded_log(partition);
+    if (!item.status.is_ok()) return;
+    auto epochs = partition.log->epoch_entries();
+    if (!epochs.empty()) partition.leader_epoch = epochs.back().epoch;
+  });
+  for (auto& item : loading) {
+    if (!item.status.is_ok()) return item.status;
+    Topic& topic = *item.topic;
+    if (item.topic_id.has_value()) {
+      if (!topic.id.is_zero() && !(topic.id == *item.topic_id))
+        return Status::error("partition " + item.dir->path.string() + " has a different topic id than its siblings");
+      topic.id = *item.topic_id;
+    }
+    topic.partitions.push_back(std::move(item.partition));
   }
   for (auto& [name, topic] : map->by_name) {
     // Partition directories must be 0..n-1; a gap means a damaged directory.

@@ -110,6 +110,9 @@ class TopicRegistry {
   // A log just opened at start-up: sync a recovered tail (durable mode), set the high watermark,
   // bound and expire its producer state.
   Status prepare_loaded_log(Partition& partition) const;
+  // Threads that open the logs at start-up: num.recovery.threads.per.data.dir, or with 0 one per
+  // CPU this process may run on.
+  std::size_t recovery_threads() const;
   Status save_topic_configs(const TopicMap& map);
   Result<std::map<std::string, std::map<std::string, std::string>>> load_topic_configs();
 

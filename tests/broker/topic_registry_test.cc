@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 
+#include "../storage/batch_builder.h"
 #include "storage/file_io.h"
 
 namespace sluice::broker {
@@ -76,6 +78,70 @@ TEST(TopicRegistry, CreateAndReload) {
   EXPECT_EQ(topic->partitions[2]->settings.message_bytes_max, 2048u);
   EXPECT_EQ(reopened.effective_configs(*topic).at("max.message.bytes"), "2048");
   EXPECT_EQ(reopened.effective_configs(*topic).at("cleanup.policy"), "delete");
+}
+
+// A start opens the partitions on num.recovery.threads.per.data.dir threads. After a crash each
+// partition is recovered to what was appended to it (a torn tail cut off), whichever thread
+// opened it; a damaged partition fails the load, and the failure reported is the first damaged
+// directory in name order, not whichever thread finished first.
+TEST(TopicRegistry, LoadsOnSeveralThreadsAndReportsTheFirstDamagedPartition) {
+  TempDir dir;
+  Config config;
+  config.log_dirs = {dir.path.string()};
+  config.recovery_threads = 4;
+  std::map<std::string, std::int64_t> appended;  // partition directory name -> records
+  std::map<std::string, Uuid> ids;
+  {
+    TopicRegistry registry(config, dir.path, 2);
+    ASSERT_TRUE(registry.load(true, {}, {}).is_ok());
+    for (auto [name, count] : {std::pair<std::string, int>{"alpha", 7}, {"beta", 5}}) {
+      auto created = registry.create(name, count, {}, false);
+      ASSERT_EQ(created.error, ErrorCode::none) << created.message;
+      ids[name] = created.topic->id;
+      for (auto& partition : created.topic->partitions) {
+        const int batches = 1 + partition->index % 3, records = 2 + partition->index;
+        for (int b = 0; b < batches; ++b) {
+          auto batch = test::build_batch({.record_count = records});
+          ASSERT_TRUE(partition->log->append(batch, 0, 1000).is_ok());
+        }
+        appended[name + "-" + std::to_string(partition->index)] = batches * records;
+      }
+    }
+    // No close: the registry goes away as in a crash, the appends only in the page cache.
+  }
+  // A torn write at the end of one partition: recovery cuts it off.
+  {
+    std::ofstream torn(dir.path / "beta-2" / "00000000000000000000.log", std::ios::binary | std::ios::app);
+    torn << std::string(40, '\x7f');
+  }
+  {
+    TopicRegistry reopened(config, dir.path, 2);
+    Status loaded = reopened.load(false, {}, {});
+    ASSERT_TRUE(loaded.is_ok()) << loaded.to_string();
+    for (const auto& [name, id] : ids) {
+      auto topic = reopened.find(name);
+      ASSERT_TRUE(topic) << name;
+      EXPECT_EQ(topic->id, id) << name;
+      ASSERT_EQ(topic->partitions.size(), name == "alpha" ? 7u : 5u);
+      for (std::size_t p = 0; p < topic->partitions.size(); ++p) {
+        const auto& partition = topic->partitions[p];
+        EXPECT_EQ(partition->index, static_cast<std::int32_t>(p));
+        EXPECT_EQ(partition->log->log_end_offset(), appended.at(name + "-" + std::to_string(p))) << name << "-" << p;
+        EXPECT_EQ(partition->log->high_watermark(), partition->log->log_end_offset());
+      }
+    }
+    for (const auto& [name, topic] : reopened.snapshot()->by_name)
+      for (auto& partition : topic->partitions) ASSERT_TRUE(partition->log->close(true).is_ok());
+  }
+  for (const char* damaged : {"beta-1", "alpha-5"}) {
+    std::ofstream metadata(dir.path / damaged / "partition.metadata", std::ios::trunc);
+    metadata << "not a partition.metadata\n";
+  }
+  TopicRegistry damaged(config, dir.path, 2);
+  Status loaded = damaged.load(true, {}, {});
+  ASSERT_FALSE(loaded.is_ok());
+  EXPECT_NE(loaded.to_string().find("alpha-5"), std::string::npos) << loaded.to_string();
+  EXPECT_EQ(damaged.find("alpha"), nullptr);
 }
 
 TEST(TopicRegistry, PartitionLimitRefusesWholeTopic) {
