@@ -5,7 +5,7 @@ user would pick instead), prints the table, writes JSON, plots PNGs and (full mo
 table of bench/e2e/README.md.
 
     /usr/bin/python3 bench/e2e/run.py --mode quick   # < 1 minute, proves the harness works
-    /usr/bin/python3 bench/e2e/run.py --mode full    # about 10 minutes, the figures
+    /usr/bin/python3 bench/e2e/run.py --mode full    # about 9 minutes, the figures
 
 The broker is pinned to one CPU and every load generator / client to another (taskset), when the
 machine has two or more CPUs.  Phases: limits, sluice (produce, consume, durable, e2e), scale
