@@ -38,6 +38,8 @@ struct Config {
   bool log_append_time = false;                            // log.message.timestamp.type
   std::int32_t network_threads = 2;                        // num.network.threads
   std::int32_t io_threads = 2;                             // num.io.threads
+  std::int32_t socket_send_buffer_bytes = -1;              // socket.send.buffer.bytes (-1: the kernel's autotuning)
+  std::int32_t socket_receive_buffer_bytes = -1;           // socket.receive.buffer.bytes (-1: the kernel's autotuning)
   std::int32_t recovery_threads = 0;                       // num.recovery.threads.per.data.dir (0: one per CPU)
   std::vector<int> network_cpus;                           // network.cpus (ours)
   std::vector<int> io_cpus;                                // io.cpus (ours)

@@ -31,6 +31,20 @@ Result<int> listen_tcp(const std::string& host, std::uint16_t port, const Listen
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (options.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (options.send_buffer_bytes > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &options.send_buffer_bytes, sizeof options.send_buffer_bytes) != 0) {
+      last = Status::from_errno(errno, "setsockopt SO_SNDBUF");
+      ::close(fd);
+      fd = -1;
+      continue;
+    }
+    if (options.receive_buffer_bytes > 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes, sizeof options.receive_buffer_bytes) != 0) {
+      last = Status::from_errno(errno, "setsockopt SO_RCVBUF");
+      ::close(fd);
+      fd = -1;
+      continue;
+    }
     if (::bind(fd, address->ai_addr, address->ai_addrlen) == 0 && ::listen(fd, options.backlog) == 0) break;
     last = Status::from_errno(errno, "bind " + host + ":" + service);
     ::close(fd);

@@ -14,6 +14,11 @@ struct ListenOptions {
   // process holds fails the bind.
   bool reuse_port = false;
   bool nonblocking = false;
+  // SO_SNDBUF / SO_RCVBUF, set before listen() so that accepted sockets inherit them (and the
+  // receive buffer sizes the window scale offered in the SYN-ACK). <= 0: the kernel's default,
+  // which autotunes the buffers to each connection.
+  int send_buffer_bytes = -1;
+  int receive_buffer_bytes = -1;
 };
 
 // Binds and listens on host:port (empty host: every interface), trying each address the name

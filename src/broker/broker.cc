@@ -95,6 +95,8 @@ Status Broker::start() {
     thread_config.limits.file_transfer = *file_transfer;
     thread_config.limits.file_chunk_bytes = static_cast<std::uint32_t>(config_.fetch_send_chunk_bytes);
     thread_config.defer_taskrun = config_.network_defer_taskrun;
+    thread_config.socket_send_buffer_bytes = config_.socket_send_buffer_bytes;
+    thread_config.socket_receive_buffer_bytes = config_.socket_receive_buffer_bytes;
     thread_config.recv_buffer_count = static_cast<std::uint32_t>(config_.network_recv_buffers);
     thread_config.recv_buffer_bytes = static_cast<std::uint32_t>(config_.network_recv_buffer_bytes);
     thread_config.connections_max = static_cast<std::uint32_t>(config_.connections_max / config_.network_threads + 1);

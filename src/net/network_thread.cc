@@ -16,10 +16,12 @@
 
 namespace sluice::net {
 
-Result<int> listen_on(const Listener& listener) {
+Result<int> listen_on(const NetworkThreadConfig& config) {
   ListenOptions options;
   options.reuse_port = true;
-  return listen_tcp(listener.host, listener.port, options);
+  options.send_buffer_bytes = config.socket_send_buffer_bytes;
+  options.receive_buffer_bytes = config.socket_receive_buffer_bytes;
+  return listen_tcp(config.listener.host, config.listener.port, options);
 }
 
 NetworkThread::NetworkThread(int index, const NetworkThreadConfig& config, RequestHandler& handler,
@@ -32,7 +34,7 @@ NetworkThread::~NetworkThread() {
 }
 
 Status NetworkThread::start() {
-  auto fd = listen_on(config_.listener);
+  auto fd = listen_on(config_);
   if (!fd.is_ok()) return fd.status();
   listen_fd_ = fd.value();
   bound_port_ = local_port(listen_fd_);

@@ -31,6 +31,10 @@ struct NetworkThreadConfig {
   std::uint32_t recv_buffer_bytes = 16 * 1024;
   // Ask for IORING_SETUP_DEFER_TASKRUN (falls back to COOP_TASKRUN where the kernel lacks it).
   bool defer_taskrun = true;
+  // socket.send.buffer.bytes / socket.receive.buffer.bytes: SO_SNDBUF / SO_RCVBUF of accepted
+  // connections; <= 0 leaves the kernel's autotuning.
+  int socket_send_buffer_bytes = -1;
+  int socket_receive_buffer_bytes = -1;
 };
 
 class NetworkThread {
@@ -81,7 +85,8 @@ class NetworkThread {
   std::atomic<bool> drained_{false};
 };
 
-// Opens a listening TCP socket with SO_REUSEPORT on host:port (empty host: all interfaces).
-Result<int> listen_on(const Listener& listener);
+// Opens a listening TCP socket with SO_REUSEPORT on host:port (empty host: all interfaces), with
+// the config's socket buffer sizes.
+Result<int> listen_on(const NetworkThreadConfig& config);
 
 }  // namespace sluice::net

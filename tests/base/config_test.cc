@@ -24,6 +24,7 @@ TEST(Config, KafkaNamesMapToFields) {
       {"network.cpus", "0-1,3"},
       {"network.io_uring.defer.taskrun", "false"},    {"network.recv.buffers", "0"},
       {"network.recv.buffer.bytes", "65536"},        {"num.recovery.threads.per.data.dir", "6"},
+      {"socket.send.buffer.bytes", "102400"},        {"socket.receive.buffer.bytes", "-1"},
   };
   ASSERT_TRUE(apply_properties(properties, config, unknown).is_ok());
   EXPECT_TRUE(unknown.empty());
@@ -34,6 +35,8 @@ TEST(Config, KafkaNamesMapToFields) {
   EXPECT_EQ(config.node_id, 7);
   EXPECT_EQ(config.partitions_default, 3);
   EXPECT_EQ(config.recovery_threads, 6);
+  EXPECT_EQ(config.socket_send_buffer_bytes, 102400);
+  EXPECT_EQ(config.socket_receive_buffer_bytes, -1);
   EXPECT_FALSE(config.topic_auto_create);
   EXPECT_EQ(config.segment_bytes, 1048576u);
   EXPECT_EQ(config.segment_ms, 2 * 3600 * 1000);

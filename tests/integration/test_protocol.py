@@ -2,7 +2,11 @@
 version, Metadata null/empty topic lists, every advertised version of Produce, Fetch,
 ListOffsets and Metadata decoding cleanly, responses in request order on a pipelined
 connection, Fetch returning a whole first batch even over max_bytes, CreateTopics errors, and
-topic creation running off the network thread."""
+topic creation running off the network thread, and the socket buffer sizes of accepted
+connections."""
+
+import re
+import subprocess
 
 import harness
 import kproto
@@ -274,3 +278,28 @@ def test_create_topics_errors():
         b.wait_topic("good", 3)
         if v >= 4:
             b.wait_topic("defaults", 4)
+
+
+def _server_socket_buffers(port):
+    """(send, receive) buffer bytes of the broker's side of the connections on `port`, from ss."""
+    out = subprocess.run(["ss", "-tmnH", "state", "established", "( sport = :%d )" % port],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20, check=True).stdout.decode()
+    found = re.findall(r"skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)", out)
+    assert found, "no established socket on port %d in: %r" % (port, out)
+    return [(int(tb), int(rb)) for rb, tb in found]
+
+
+def test_socket_buffer_sizes_reach_accepted_connections():
+    """socket.send.buffer.bytes / socket.receive.buffer.bytes set SO_SNDBUF / SO_RCVBUF on the
+    broker's side of each connection (Linux reports twice the size asked); unset (Sluice's default,
+    -1), the kernel sizes them."""
+    with Broker(name="sockbuf", overrides={"socket.send.buffer.bytes": "40960",
+                                           "socket.receive.buffer.bytes": "61440"}) as b:
+        with b.client() as c:
+            assert c.api_versions(0)["error_code"] == 0
+            assert _server_socket_buffers(b.port) == [(2 * 40960, 2 * 61440)]
+    with Broker(name="sockbuf-default") as b:
+        with b.client() as c:
+            assert c.api_versions(0)["error_code"] == 0
+            (send, receive), = _server_socket_buffers(b.port)
+            assert (send, receive) != (2 * 40960, 2 * 61440)
