@@ -7,8 +7,22 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
+#include <tuple>
 
 namespace sluice {
+
+namespace {
+// SO_SNDBUF / SO_RCVBUF where the options ask for them.
+Status set_buffer_sizes(int fd, const ListenOptions& options) {
+  for (auto [option, bytes, name] : {std::tuple{SO_SNDBUF, options.send_buffer_bytes, "SO_SNDBUF"},
+                                     std::tuple{SO_RCVBUF, options.receive_buffer_bytes, "SO_RCVBUF"}}) {
+    if (bytes > 0 && setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes) != 0)
+      return Status::from_errno(errno, std::string("setsockopt ") + name);
+  }
+  return Status::ok();
+}
+}  // namespace
 
 Result<int> listen_tcp(const std::string& host, std::uint16_t port, const ListenOptions& options) {
   addrinfo hints{};
@@ -31,16 +45,8 @@ Result<int> listen_tcp(const std::string& host, std::uint16_t port, const Listen
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (options.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (options.send_buffer_bytes > 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &options.send_buffer_bytes, sizeof options.send_buffer_bytes) != 0) {
-      last = Status::from_errno(errno, "setsockopt SO_SNDBUF");
-      ::close(fd);
-      fd = -1;
-      continue;
-    }
-    if (options.receive_buffer_bytes > 0 &&
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer_bytes, sizeof options.receive_buffer_bytes) != 0) {
-      last = Status::from_errno(errno, "setsockopt SO_RCVBUF");
+    if (Status sized = set_buffer_sizes(fd, options); !sized.is_ok()) {
+      last = sized;
       ::close(fd);
       fd = -1;
       continue;
