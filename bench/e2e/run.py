@@ -27,10 +27,9 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import e2e_lib  # noqa: E402
+from record_sizes import PERF_BATCH_TARGET_BYTES, batch_bytes  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
-
-RECORD_BATCH_HEADER_BYTES = 61
 
 PROFILES = {
     "quick": {
@@ -58,28 +57,9 @@ PROFILES = {
 }
 
 
-def varint_bytes(value):
-    zigzag = (value << 1) ^ (value >> 63)
-    count = 1
-    while zigzag >= 0x80:
-        zigzag >>= 7
-        count += 1
-    return count
-
-
-def batch_bytes(value_bytes, records=1):
-    """A v2 batch of `records` records, null keys, no headers, timestamp deltas 0: one record is
-    what one durable produce appends."""
-    total = RECORD_BATCH_HEADER_BYTES
-    for i in range(records):
-        body = 1 + varint_bytes(0) + varint_bytes(i) + varint_bytes(-1) + varint_bytes(value_bytes) + value_bytes + varint_bytes(0)
-        total += varint_bytes(body) + body
-    return total
-
-
-# sluice-perf's default --batch-bytes, which the produce phases keep: a 1 KiB produce batch holds
-# 128 records.
-PERF_BATCH_TARGET_BYTES = 128 * 1024
+def topic_dirs(broker, topic):
+    """The partition directories of `topic` in the broker's data dir."""
+    return glob.glob(os.path.join(broker.data_dir, "%s-*" % topic))
 
 
 def catch_up_summary(run):
@@ -321,7 +301,7 @@ class Harness:
         rather than after a deletion delay)."""
         broker.stop()
         removed = 0
-        for directory in glob.glob(os.path.join(broker.data_dir, "%s-*" % topic)):
+        for directory in topic_dirs(broker, topic):
             removed += sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(directory) for f in files)
             shutil.rmtree(directory)
         broker.start(timeout_s=300)
@@ -333,7 +313,7 @@ class Harness:
         for about a minute (a DAMON pageout scheme), so data produced a minute earlier may have
         left it; a real broker's tail readers find it there. Returns the bytes read."""
         total = 0
-        for directory in glob.glob(os.path.join(broker.data_dir, "perf-%d-*" % size)):
+        for directory in topic_dirs(broker, "perf-%d" % size):
             for path in glob.glob(os.path.join(directory, "*.log")):
                 with open(path, "rb", buffering=0) as f:
                     while True:
